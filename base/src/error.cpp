@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+// Error formatting.
+#include <bulkhead/error.hpp>
+
+#include <cstring>
+#include <string.h>
+
+#include <fmt/format.h>
+
+namespace bulkhead {
+
+std::string_view to_string(ErrorCode code)
+{
+	switch (code) {
+	case ErrorCode::InvalidArgument: return "invalid-argument";
+	case ErrorCode::NotFound: return "not-found";
+	case ErrorCode::DeadlineExceeded: return "deadline-exceeded";
+	case ErrorCode::ResourceExhausted: return "resource-exhausted";
+	case ErrorCode::PluginFailed: return "plugin-failed";
+	case ErrorCode::PluginCrashed: return "plugin-crashed";
+	case ErrorCode::ProtocolViolation: return "protocol-violation";
+	case ErrorCode::Unavailable: return "unavailable";
+	case ErrorCode::PermissionDenied: return "permission-denied";
+	case ErrorCode::FailedPrecondition: return "failed-precondition";
+	case ErrorCode::Internal: return "internal";
+	}
+	return "unknown";
+}
+
+std::string_view to_string(Termination termination)
+{
+	switch (termination) {
+	case Termination::None: return "none";
+	case Termination::Signal: return "signal";
+	case Termination::Exit: return "exit";
+	case Termination::Deadline: return "deadline";
+	case Termination::Protocol: return "protocol";
+	case Termination::HostRequest: return "host-request";
+	}
+	return "unknown";
+}
+
+std::string Error::to_string() const
+{
+	std::string out(bulkhead::to_string(code));
+	if (!plugin.empty())
+		out += fmt::format(": plugin {}#{}", plugin, instance);
+	switch (termination) {
+	case Termination::Signal:
+		out += fmt::format(": killed by signal {} (SIG{})", signal,
+				   sigabbrev_np(signal) ? sigabbrev_np(signal) : "?");
+		break;
+	case Termination::Exit:
+		out += fmt::format(": exited with status {}", exit_status);
+		break;
+	case Termination::Deadline:
+		out += ": killed after its deadline passed";
+		break;
+	case Termination::Protocol:
+		out += ": killed for a protocol violation";
+		break;
+	case Termination::HostRequest:
+		out += ": stopped by the host";
+		break;
+	case Termination::None:
+		break;
+	}
+	if (!message.empty())
+		out += ": " + message;
+	return out;
+}
+
+Error errno_error(std::string_view what, int err)
+{
+	return Error(ErrorCode::Internal,
+		     fmt::format("{}: {}", what, strerrordesc_np(err) ? strerrordesc_np(err) : "?"));
+}
+
+} // namespace bulkhead

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0
+// The control channel between broker and shim: one flatbuffers Message
+// (ipc/schema/control.fbs) per SOCK_SEQPACKET datagram. Not on the call path.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include <bulkhead/bytes.hpp>
+#include <bulkhead/deadline.hpp>
+#include <bulkhead/result.hpp>
+
+#include "control_generated.h"
+
+namespace bulkhead::ipc::control {
+
+inline constexpr std::size_t kMaxMessage = 64 * 1024;
+
+// The protocol version and schema hash both sides compare in the handshake.
+std::uint32_t protocol_version();
+std::string_view schema_hash();
+
+// Sends one finished message. Never blocks past `deadline`.
+Result<void> send(int fd, ByteView message, Deadline deadline);
+// Receives one message and verifies it. Unavailable when the peer hung up,
+// DeadlineExceeded when nothing came in time, ProtocolViolation when the
+// datagram is not a valid Message.
+Result<Bytes> receive(int fd, Deadline deadline);
+
+inline const bulkhead::control::Message *root(const Bytes &verified)
+{
+	return flatbuffers::GetRoot<bulkhead::control::Message>(verified.data());
+}
+
+} // namespace bulkhead::ipc::control

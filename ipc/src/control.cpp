@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+// Control-channel framing over SOCK_SEQPACKET.
+#include <bulkhead/ipc/control.hpp>
+
+#include <cerrno>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+
+#include "schema_hash.h"
+
+namespace bulkhead::ipc::control {
+
+namespace {
+
+// Waits for `events` on fd until the deadline; polls in slices so a
+// never-deadline stays interruptible by the peer hanging up.
+Result<short> wait_for(int fd, short events, Deadline deadline)
+{
+	for (;;) {
+		struct pollfd p = {fd, events, 0};
+		auto remaining = deadline.remaining();
+		int ms = remaining > std::chrono::milliseconds(1000)
+				 ? 1000
+				 : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(
+							    remaining)
+							    .count());
+		int r = ::poll(&p, 1, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return Unexpected(errno_error("poll", errno));
+		if (r > 0)
+			return p.revents;
+		if (deadline.passed())
+			return make_error(ErrorCode::DeadlineExceeded,
+					  "no control message before the deadline");
+	}
+}
+
+} // namespace
+
+std::uint32_t protocol_version() { return BULKHEAD_PROTOCOL_VERSION; }
+std::string_view schema_hash() { return BULKHEAD_SCHEMA_HASH; }
+
+Result<void> send(int fd, ByteView message, Deadline deadline)
+{
+	for (;;) {
+		ssize_t n = ::send(fd, message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == static_cast<ssize_t>(message.size()))
+			return {};
+		if (n >= 0)
+			return make_error(ErrorCode::Internal, "control message truncated");
+		if (errno == EINTR)
+			continue;
+		if (errno == EPIPE || errno == ECONNRESET)
+			return make_error(ErrorCode::Unavailable, "the control peer hung up");
+		if (errno != EAGAIN)
+			return Unexpected(errno_error("send control message", errno));
+		short revents = TRY(wait_for(fd, POLLOUT, deadline));
+		if (revents & (POLLHUP | POLLERR))
+			return make_error(ErrorCode::Unavailable, "the control peer hung up");
+	}
+}
+
+Result<Bytes> receive(int fd, Deadline deadline)
+{
+	Bytes buffer(kMaxMessage);
+	for (;;) {
+		ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT | MSG_TRUNC);
+		if (n > 0) {
+			if (static_cast<std::size_t>(n) > buffer.size())
+				return make_error(ErrorCode::ProtocolViolation,
+						  fmt::format("control message of {} bytes exceeds "
+							      "the limit of {}",
+							      n, kMaxMessage));
+			buffer.resize(static_cast<std::size_t>(n));
+			flatbuffers::Verifier verifier(buffer.data(), buffer.size(), 16, 256);
+			if (!bulkhead::control::VerifyMessageBuffer(verifier))
+				return make_error(ErrorCode::ProtocolViolation,
+						  "control message is not a valid Message");
+			return buffer;
+		}
+		if (n == 0)
+			return make_error(ErrorCode::Unavailable, "the control peer hung up");
+		if (errno == EINTR)
+			continue;
+		if (errno == ECONNRESET)
+			return make_error(ErrorCode::Unavailable, "the control peer hung up");
+		if (errno != EAGAIN)
+			return Unexpected(errno_error("recv control message", errno));
+		short revents = TRY(wait_for(fd, POLLIN, deadline));
+		if ((revents & (POLLHUP | POLLERR)) && !(revents & POLLIN))
+			return make_error(ErrorCode::Unavailable, "the control peer hung up");
+	}
+}
+
+} // namespace bulkhead::ipc::control
