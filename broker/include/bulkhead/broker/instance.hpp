@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+// Instance: one running shim with its plugin loaded: the process, the
+// channel, the control socket, and the watchers that turn its death into
+// one structured Error for every call in flight.
+//
+// Threads: call() and call_async() from any thread; the supervisor thread
+// runs the watchers. Lifetime: shared; the last owner kills and reaps.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <bulkhead/broker/shim_process.hpp>
+#include <bulkhead/broker/supervisor.hpp>
+#include <bulkhead/ipc/shm_channel.hpp>
+
+namespace bulkhead::broker {
+
+struct InstanceOptions {
+	std::string shim_path;
+	ipc::Geometry geometry;
+	ipc::WaitPolicy host_wait;                         // host spin before sleeping
+	std::chrono::microseconds shim_spin{50};           // shim spin before sleeping
+	std::chrono::milliseconds start_deadline{10'000};  // spawn to Hello
+	std::chrono::milliseconds init_deadline{5'000};    // the plugin's init hook
+	std::chrono::milliseconds shutdown_deadline{5'000};
+	Bytes config;                                      // passed to init
+};
+
+class Instance : public std::enable_shared_from_this<Instance> {
+public:
+	// Spawns the shim, runs the handshake (protocol version, schema hash)
+	// and the plugin's init; returns a Ready instance or the reason.
+	static Result<std::shared_ptr<Instance>> start(std::shared_ptr<Supervisor> supervisor,
+						       const std::string &plugin_path,
+						       const InstanceOptions &options,
+						       std::uint64_t id);
+	~Instance();
+
+	const std::string &name() const { return name_; }
+	const std::string &version() const { return version_; }
+	std::uint64_t id() const { return id_; }
+	pid_t pid() const { return process_.pid(); }
+	const std::vector<std::string> &operations() const { return operations_; }
+	std::size_t max_payload() const { return channel_->max_payload(); }
+	// Index of an operation, or NotFound naming the ones it has.
+	Result<std::uint32_t> operation(std::string_view op) const;
+
+	Result<Bytes> call(std::uint32_t op, ByteView payload, Deadline deadline);
+	// `handler` runs on whichever thread reaps the completion, or on the
+	// caller's thread when submission fails; keep it short.
+	void call_async(std::uint32_t op, ByteView payload, Deadline deadline,
+			ipc::CompletionHandler handler);
+
+	bool alive() const { return !exited_.load(std::memory_order_acquire); }
+	// Why the instance ended, once it has.
+	std::optional<Error> exit_error() const;
+	// Kills the process now; `why` becomes the verdict unless one is set.
+	void kill(Termination why, std::string detail = {});
+	// Graceful first (Shutdown, the plugin's hook), then forced at the
+	// deadline. Returns once the process is reaped.
+	void shutdown();
+	// Waits until the process has been reaped, at most `timeout`.
+	bool wait_exit(std::chrono::milliseconds timeout) const;
+	// Requests in the ring not yet taken by the shim.
+	std::uint64_t ring_occupancy() const { return channel_->requests_pending(); }
+
+private:
+	struct Watchers;
+	Instance() = default;
+	Result<void> handshake(const std::string &plugin_path, const InstanceOptions &options);
+	void watch();
+	void on_exit();
+	void on_control_hangup();
+	Error annotate(Error e) const;
+
+	std::shared_ptr<Supervisor> supervisor_;
+	std::string name_, version_;
+	std::vector<std::string> operations_;
+	std::uint64_t id_ = 0;
+	InstanceOptions options_;
+	std::unique_ptr<ipc::ShmCallChannel> channel_;
+	ShimProcess process_;
+	UniqueFd control_, lifeline_;
+	std::shared_ptr<Watchers> watchers_;
+
+	std::atomic<Termination> kill_reason_{Termination::None};
+	std::mutex mutex_;                 // guards kill_detail_, exit_error_
+	mutable std::mutex exit_mutex_;
+	mutable std::condition_variable exit_cv_;
+	std::string kill_detail_;
+	std::optional<Error> exit_error_;
+	std::atomic<bool> exited_{false};
+};
+
+} // namespace bulkhead::broker

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+// ShimProcess: the single owner of one shim process and its pidfd. The
+// process is reaped exactly once; destroying an unreaped one kills and reaps
+// it, so no path leaves a zombie.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <utility>
+#include <vector>
+
+#include <bulkhead/result.hpp>
+#include <bulkhead/unique_fd.hpp>
+
+namespace bulkhead::broker {
+
+struct SpawnSpec {
+	std::string executable;
+	std::vector<std::string> argv; // argv[0] included
+	// (descriptor in the broker, number it gets in the shim); everything
+	// else is closed in the shim.
+	std::vector<std::pair<int, int>> fds;
+};
+
+// How a process ended, from waitid().
+struct ExitStatus {
+	bool signaled = false;
+	int signal = 0;
+	int status = 0;
+};
+
+class ShimProcess {
+public:
+	ShimProcess() = default;
+	ShimProcess(ShimProcess &&) noexcept = default;
+	ShimProcess &operator=(ShimProcess &&other) noexcept;
+	~ShimProcess();
+
+	// posix_spawn (never fork of the host), then pidfd_open. Call it from
+	// a thread that outlives the shim: PR_SET_PDEATHSIG follows the
+	// spawning thread, not the process.
+	static Result<ShimProcess> spawn(const SpawnSpec &spec);
+
+	pid_t pid() const { return pid_; }
+	int pidfd() const { return pidfd_.get(); }
+	bool reaped() const { return status_.has_value(); }
+	const std::optional<ExitStatus> &status() const { return status_; }
+
+	// SIGKILL through the pidfd: no PID-reuse race. Harmless once exited.
+	void kill() const;
+	// Reaps if the process has exited; never blocks.
+	std::optional<ExitStatus> try_reap();
+	// Reaps, blocking until the process exits.
+	ExitStatus reap();
+
+private:
+	pid_t pid_ = -1;
+	UniqueFd pidfd_;
+	std::optional<ExitStatus> status_;
+};
+
+} // namespace bulkhead::broker

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+// Supervisor: the broker's one long-lived thread, running a Boost.Asio
+// io_context that watches every shim (pidfd, control socket, async-completion
+// eventfd) and fires async-call deadlines. Shims are spawned from this thread
+// because PR_SET_PDEATHSIG follows the spawning thread.
+#pragma once
+
+#include <future>
+#include <thread>
+#include <type_traits>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+namespace bulkhead::broker {
+
+class Supervisor {
+public:
+	Supervisor();
+	~Supervisor();
+	Supervisor(const Supervisor &) = delete;
+	Supervisor &operator=(const Supervisor &) = delete;
+
+	boost::asio::io_context &io() { return io_; }
+	bool on_supervisor_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+
+	// Runs `f` on the supervisor thread and returns its result.
+	template<typename F>
+	auto run_sync(F &&f) -> std::invoke_result_t<F>
+	{
+		if (on_supervisor_thread())
+			return f();
+		std::packaged_task<std::invoke_result_t<F>()> task(std::forward<F>(f));
+		auto result = task.get_future();
+		boost::asio::post(io_, [&task] { task(); });
+		return result.get();
+	}
+
+private:
+	boost::asio::io_context io_;
+	boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+	std::thread thread_;
+};
+
+} // namespace bulkhead::broker

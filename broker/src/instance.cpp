@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: Apache-2.0
+// Starting, watching and ending one shim instance.
+#include <bulkhead/broker/instance.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include <bulkhead/ipc/control.hpp>
+#include <bulkhead/ipc/shim_protocol.hpp>
+#include <bulkhead/log.hpp>
+
+namespace bulkhead::broker {
+
+namespace asio = boost::asio;
+namespace sp = ipc::shim_protocol;
+namespace ctl = bulkhead::control;
+
+namespace {
+
+// A shim whose control socket hangs up while its process lives on is
+// killed after this grace; a dying shim closes the socket a moment before
+// its pidfd reports the exit, and that verdict must win.
+constexpr auto kHangupGrace = std::chrono::milliseconds(100);
+
+std::string describe(const ExitStatus &s)
+{
+	if (s.signaled)
+		return fmt::format("killed by signal {} (SIG{})", s.signal,
+				   sigabbrev_np(s.signal) ? sigabbrev_np(s.signal) : "?");
+	return fmt::format("exited with status {}", s.status);
+}
+
+UniqueFd dup_cloexec(int fd)
+{
+	return UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+}
+
+} // namespace
+
+struct Instance::Watchers {
+	explicit Watchers(asio::io_context &io) : pidfd(io), control(io), notify(io), grace(io) {}
+	asio::posix::stream_descriptor pidfd, control, notify;
+	asio::steady_timer grace;
+
+	void close()
+	{
+		boost::system::error_code ignored;
+		grace.cancel();
+		pidfd.close(ignored);
+		control.close(ignored);
+		notify.close(ignored);
+	}
+};
+
+Error Instance::annotate(Error e) const
+{
+	if (e.plugin.empty()) {
+		e.plugin = name_;
+		e.instance = id_;
+	}
+	return e;
+}
+
+Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> supervisor,
+						  const std::string &plugin_path,
+						  const InstanceOptions &options, std::uint64_t id)
+{
+	struct stat st;
+	if (plugin_path.empty() || plugin_path.find('\0') != std::string::npos)
+		return make_error(ErrorCode::InvalidArgument, "the plugin path is empty");
+	if (::stat(plugin_path.c_str(), &st) != 0)
+		return make_error(errno == ENOENT ? ErrorCode::NotFound : ErrorCode::InvalidArgument,
+				  fmt::format("plugin {}: {}", plugin_path, strerrordesc_np(errno)));
+	if (!S_ISREG(st.st_mode))
+		return make_error(ErrorCode::InvalidArgument,
+				  fmt::format("plugin {} is not a regular file", plugin_path));
+	if (::access(options.shim_path.c_str(), X_OK) != 0)
+		return make_error(ErrorCode::NotFound,
+				  fmt::format("shim executable '{}' is missing or not executable "
+					      "(set HostOptions::shim_path or BULKHEAD_SHIM)",
+					      options.shim_path));
+
+	std::shared_ptr<Instance> inst(new Instance());
+	inst->supervisor_ = std::move(supervisor);
+	inst->id_ = id;
+	inst->options_ = options;
+	inst->name_ = plugin_path; // until the shim names it
+	inst->channel_ = TRY(ipc::ShmCallChannel::create(options.geometry, options.host_wait));
+
+	int sv[2];
+	if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return Unexpected(errno_error("socketpair", errno));
+	inst->control_ = UniqueFd(sv[0]);
+	UniqueFd shim_control(sv[1]);
+	int lp[2];
+	if (::pipe2(lp, O_CLOEXEC) != 0)
+		return Unexpected(errno_error("pipe2", errno));
+	UniqueFd lifeline_read(lp[0]);
+	inst->lifeline_ = UniqueFd(lp[1]);
+
+	SpawnSpec spec;
+	spec.executable = options.shim_path;
+	spec.argv = {options.shim_path, sp::kPluginFlag, plugin_path, sp::kSpinFlag,
+		     std::to_string(options.shim_spin.count())};
+	const ipc::PeerFds peer = inst->channel_->peer_fds();
+	spec.fds = {{shim_control.get(), sp::kControlFd},
+		    {peer.host_region, sp::kHostRegionFd},
+		    {peer.shim_region, sp::kShimRegionFd},
+		    {peer.notify, sp::kNotifyFd},
+		    {lifeline_read.get(), sp::kLifelineFd}};
+	inst->process_ = TRY(inst->supervisor_->run_sync([&] { return ShimProcess::spawn(spec); }));
+	shim_control.reset();
+	lifeline_read.reset();
+	inst->channel_->release_peer_fds();
+
+	auto hs = inst->handshake(plugin_path, options);
+	if (!hs.has_value())
+		return Unexpected(inst->annotate(std::move(hs).error()));
+
+	Instance *raw = inst.get();
+	inst->channel_->set_hooks({
+		[raw](const Error &e) { raw->kill(Termination::Protocol, e.message); },
+		[raw] { raw->kill(Termination::Deadline, "a call's deadline passed"); },
+	});
+	inst->watch();
+	log::info("plugin {} {} instance {} ready (pid {})", inst->name_, inst->version_, id,
+		  inst->pid());
+	return inst;
+}
+
+Result<void> Instance::handshake(const std::string &plugin_path, const InstanceOptions &options)
+{
+	auto died = [&](std::string_view when) {
+		ExitStatus s = process_.reap();
+		Error e(ErrorCode::PluginCrashed,
+			fmt::format("the shim for {} {} {}", plugin_path, describe(s), when));
+		e.termination = s.signaled ? Termination::Signal : Termination::Exit;
+		e.signal = s.signal;
+		e.exit_status = s.status;
+		return Unexpected(std::move(e));
+	};
+
+	auto hello_msg = ipc::control::receive(control_.get(), Deadline::after(options.start_deadline));
+	if (!hello_msg.has_value()) {
+		if (hello_msg.error().code == ErrorCode::Unavailable)
+			return died("before the handshake");
+		process_.kill();
+		process_.reap();
+		if (hello_msg.error().code == ErrorCode::DeadlineExceeded)
+			return make_error(ErrorCode::DeadlineExceeded,
+					  fmt::format("the shim for {} sent no handshake within {} ms",
+						      plugin_path, options.start_deadline.count()));
+		return Unexpected(std::move(hello_msg).error());
+	}
+	const auto *m = ipc::control::root(hello_msg.value());
+	if (m->body_type() == ctl::Body::Fatal) {
+		const auto *msg = m->body_as_Fatal()->message();
+		process_.reap();
+		return make_error(ErrorCode::InvalidArgument, msg ? msg->str() : "the shim failed to start");
+	}
+	if (m->body_type() != ctl::Body::Hello) {
+		process_.kill();
+		process_.reap();
+		return make_error(ErrorCode::ProtocolViolation, "the shim's first message is not Hello");
+	}
+	const auto *hello = m->body_as_Hello();
+	const std::string their_hash = hello->schema_hash() ? hello->schema_hash()->str() : "";
+	if (hello->protocol_version() != ipc::control::protocol_version() ||
+	    their_hash != ipc::control::schema_hash()) {
+		process_.kill();
+		process_.reap();
+		return make_error(ErrorCode::FailedPrecondition,
+				  fmt::format("the shim speaks protocol version {} with schema {}, "
+					      "the host protocol version {} with schema {}",
+					      hello->protocol_version(), their_hash,
+					      ipc::control::protocol_version(),
+					      ipc::control::schema_hash()));
+	}
+	if (!hello->plugin_name() || hello->plugin_name()->size() == 0 || !hello->plugin_version()) {
+		process_.kill();
+		process_.reap();
+		return make_error(ErrorCode::ProtocolViolation, "the shim's Hello names no plugin");
+	}
+	name_ = hello->plugin_name()->str();
+	version_ = hello->plugin_version()->str();
+	if (hello->operations())
+		for (const auto *op : *hello->operations())
+			operations_.push_back(op->str());
+
+	flatbuffers::FlatBufferBuilder fbb;
+	auto config = fbb.CreateVector(options.config.data(), options.config.size());
+	fbb.Finish(ctl::CreateMessage(fbb, ctl::Body::Init, ctl::CreateInit(fbb, config).Union()));
+	TRY(ipc::control::send(control_.get(), {fbb.GetBufferPointer(), fbb.GetSize()},
+			       Deadline::after(options.init_deadline)));
+	auto done = ipc::control::receive(control_.get(), Deadline::after(options.init_deadline));
+	if (!done.has_value()) {
+		if (done.error().code == ErrorCode::Unavailable)
+			return died("during init");
+		process_.kill();
+		process_.reap();
+		if (done.error().code == ErrorCode::DeadlineExceeded) {
+			Error e(ErrorCode::DeadlineExceeded,
+				fmt::format("init did not finish within {} ms; the shim was killed",
+					    options.init_deadline.count()));
+			e.termination = Termination::Deadline;
+			return Unexpected(std::move(e));
+		}
+		return Unexpected(std::move(done).error());
+	}
+	const auto *d = ipc::control::root(done.value());
+	if (d->body_type() != ctl::Body::InitDone) {
+		process_.kill();
+		process_.reap();
+		return make_error(ErrorCode::ProtocolViolation, "the shim did not answer Init");
+	}
+	if (!d->body_as_InitDone()->ok()) {
+		const auto *msg = d->body_as_InitDone()->message();
+		process_.reap();
+		return make_error(ErrorCode::PluginFailed,
+				  fmt::format("init failed: {}", msg ? msg->str() : ""));
+	}
+	return {};
+}
+
+void Instance::watch()
+{
+	auto w = std::make_shared<Watchers>(supervisor_->io());
+	w->pidfd.assign(dup_cloexec(process_.pidfd()).release());
+	w->control.assign(dup_cloexec(control_.get()).release());
+	w->notify.assign(dup_cloexec(channel_->notify_fd()).release());
+	watchers_ = w;
+	std::weak_ptr<Instance> weak = weak_from_this();
+
+	asio::post(supervisor_->io(), [w, weak] {
+		w->pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
+				    [weak](boost::system::error_code ec) {
+					    if (ec)
+						    return;
+					    if (auto self = weak.lock())
+						    self->on_exit();
+				    });
+
+		struct ControlLoop {
+			std::shared_ptr<Watchers> w;
+			std::weak_ptr<Instance> weak;
+			void operator()(boost::system::error_code ec) const
+			{
+				if (ec)
+					return;
+				std::uint8_t buf[256];
+				for (;;) {
+					ssize_t n = ::recv(w->control.native_handle(), buf, sizeof buf,
+							   MSG_DONTWAIT);
+					if (n > 0)
+						continue; // late control messages: nothing to do
+					if (n < 0 && errno == EAGAIN) {
+						w->control.async_wait(
+							asio::posix::stream_descriptor::wait_read, *this);
+						return;
+					}
+					if (n < 0 && errno == EINTR)
+						continue;
+					if (auto self = weak.lock())
+						self->on_control_hangup();
+					return;
+				}
+			}
+		};
+		w->control.async_wait(asio::posix::stream_descriptor::wait_read, ControlLoop{w, weak});
+
+		struct NotifyLoop {
+			std::shared_ptr<Watchers> w;
+			std::weak_ptr<Instance> weak;
+			void operator()(boost::system::error_code ec) const
+			{
+				if (ec)
+					return;
+				std::uint64_t count;
+				[[maybe_unused]] ssize_t n =
+					::read(w->notify.native_handle(), &count, sizeof count);
+				if (auto self = weak.lock())
+					self->channel_->poll();
+				w->notify.async_wait(asio::posix::stream_descriptor::wait_read, *this);
+			}
+		};
+		w->notify.async_wait(asio::posix::stream_descriptor::wait_read, NotifyLoop{w, weak});
+	});
+}
+
+void Instance::on_control_hangup()
+{
+	if (!alive() || kill_reason_.load() != Termination::None)
+		return;
+	std::weak_ptr<Instance> weak = weak_from_this();
+	watchers_->grace.expires_after(kHangupGrace);
+	watchers_->grace.async_wait([weak](boost::system::error_code ec) {
+		if (ec)
+			return;
+		if (auto self = weak.lock(); self && self->alive())
+			self->kill(Termination::Protocol, "the shim closed its control channel");
+	});
+}
+
+void Instance::on_exit()
+{
+	auto status = process_.try_reap();
+	if (!status) {
+		// Readable without an exit: not expected, but never reap twice.
+		std::weak_ptr<Instance> weak = weak_from_this();
+		watchers_->pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
+					    [weak](boost::system::error_code ec) {
+						    if (!ec)
+							    if (auto self = weak.lock())
+								    self->on_exit();
+					    });
+		return;
+	}
+	const Termination reason = kill_reason_.load();
+	std::string detail;
+	{
+		std::lock_guard lock(mutex_);
+		detail = kill_detail_;
+	}
+	Error e;
+	e.signal = status->signaled ? status->signal : 0;
+	e.exit_status = status->signaled ? 0 : status->status;
+	switch (reason) {
+	case Termination::Deadline:
+		e.code = ErrorCode::PluginCrashed;
+		e.termination = Termination::Deadline;
+		e.message = detail;
+		break;
+	case Termination::Protocol:
+		e.code = ErrorCode::ProtocolViolation;
+		e.termination = Termination::Protocol;
+		e.message = detail;
+		break;
+	case Termination::HostRequest:
+		e.code = ErrorCode::Unavailable;
+		e.termination = Termination::HostRequest;
+		e.message = detail;
+		break;
+	default:
+		e.code = ErrorCode::PluginCrashed;
+		e.termination = status->signaled ? Termination::Signal : Termination::Exit;
+		e.message = "the instance died";
+		break;
+	}
+	e = annotate(std::move(e));
+	channel_->close(e);
+	{
+		std::lock_guard lock(exit_mutex_);
+		exit_error_ = e;
+		exited_.store(true, std::memory_order_release);
+	}
+	exit_cv_.notify_all();
+	if (reason == Termination::HostRequest)
+		log::info("plugin {} instance {} stopped ({})", name_, id_, describe(*status));
+	else
+		log::warning("{}", e.to_string());
+	watchers_->close();
+}
+
+std::optional<Error> Instance::exit_error() const
+{
+	std::lock_guard lock(exit_mutex_);
+	return exit_error_;
+}
+
+bool Instance::wait_exit(std::chrono::milliseconds timeout) const
+{
+	std::unique_lock lock(exit_mutex_);
+	return exit_cv_.wait_for(lock, timeout, [this] { return exited_.load(); });
+}
+
+void Instance::kill(Termination why, std::string detail)
+{
+	Termination none = Termination::None;
+	if (kill_reason_.compare_exchange_strong(none, why)) {
+		std::lock_guard lock(mutex_);
+		kill_detail_ = std::move(detail);
+	}
+	process_.kill();
+}
+
+void Instance::shutdown()
+{
+	if (!alive())
+		return;
+	Termination none = Termination::None;
+	if (kill_reason_.compare_exchange_strong(none, Termination::HostRequest)) {
+		std::lock_guard lock(mutex_);
+		kill_detail_ = "unloaded";
+	}
+	flatbuffers::FlatBufferBuilder fbb;
+	fbb.Finish(ctl::CreateMessage(fbb, ctl::Body::Shutdown, ctl::CreateShutdown(fbb).Union()));
+	(void)ipc::control::send(control_.get(), {fbb.GetBufferPointer(), fbb.GetSize()},
+				 Deadline::after(std::chrono::seconds(1)));
+	if (supervisor_->on_supervisor_thread()) {
+		process_.kill(); // on_exit runs on this thread: cannot wait for it
+		return;
+	}
+	if (!wait_exit(options_.shutdown_deadline)) {
+		log::warning("plugin {} instance {} ignored shutdown for {} ms; killing it", name_,
+			     id_, options_.shutdown_deadline.count());
+		process_.kill();
+		wait_exit(std::chrono::seconds(5));
+	}
+}
+
+Instance::~Instance()
+{
+	if (watchers_)
+		asio::post(supervisor_->io(), [w = watchers_] { w->close(); });
+	process_.kill(); // ~ShimProcess reaps
+}
+
+Result<std::uint32_t> Instance::operation(std::string_view op) const
+{
+	for (std::uint32_t i = 0; i < operations_.size(); ++i)
+		if (operations_[i] == op)
+			return i;
+	std::string names;
+	for (const auto &o : operations_)
+		names += (names.empty() ? "" : ", ") + o;
+	Error e(ErrorCode::NotFound,
+		fmt::format("plugin {} has no operation '{}' (it has: {})", name_, op, names));
+	return Unexpected(annotate(std::move(e)));
+}
+
+Result<Bytes> Instance::call(std::uint32_t op, ByteView payload, Deadline deadline)
+{
+	auto r = channel_->call(op, payload, deadline);
+	if (!r.has_value())
+		return Unexpected(annotate(std::move(r).error()));
+	return r;
+}
+
+void Instance::call_async(std::uint32_t op, ByteView payload, Deadline deadline,
+			  ipc::CompletionHandler handler)
+{
+	auto timer = std::make_shared<asio::steady_timer>(supervisor_->io());
+	std::weak_ptr<Instance> weak = weak_from_this();
+	auto shared_handler = std::make_shared<ipc::CompletionHandler>(std::move(handler));
+	auto ticket = channel_->submit_async(
+		op, payload, deadline, [this, timer, shared_handler](Result<Bytes> r) {
+			asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+			if (!r.has_value())
+				r = Unexpected(annotate(std::move(r).error()));
+			(*shared_handler)(std::move(r));
+		});
+	if (!ticket.has_value()) {
+		(*shared_handler)(Unexpected(annotate(std::move(ticket).error())));
+		return;
+	}
+	if (deadline.is_never())
+		return;
+	asio::post(supervisor_->io(), [timer, weak, t = ticket.value(), deadline] {
+		timer->expires_at(deadline.time());
+		timer->async_wait([timer, weak, t](boost::system::error_code ec) {
+			if (ec)
+				return;
+			auto self = weak.lock();
+			if (self && self->channel_->cancel(t, Error(ErrorCode::DeadlineExceeded,
+								    "no answer before the call's "
+								    "deadline")))
+				self->kill(Termination::Deadline, "a call's deadline passed");
+		});
+	});
+}
+
+} // namespace bulkhead::broker

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+// Spawning and reaping shim processes.
+#include <bulkhead/broker/shim_process.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/pidfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace bulkhead::broker {
+
+namespace {
+
+// Above every descriptor number a shim is given, so the dup2 sequence in
+// the child never overwrites a source it still needs.
+constexpr int kStagingFloor = 100;
+
+class FileActions {
+public:
+	FileActions() { ::posix_spawn_file_actions_init(&a_); }
+	~FileActions() { ::posix_spawn_file_actions_destroy(&a_); }
+	posix_spawn_file_actions_t *get() { return &a_; }
+
+private:
+	posix_spawn_file_actions_t a_;
+};
+
+class SpawnAttr {
+public:
+	SpawnAttr() { ::posix_spawnattr_init(&a_); }
+	~SpawnAttr() { ::posix_spawnattr_destroy(&a_); }
+	posix_spawnattr_t *get() { return &a_; }
+
+private:
+	posix_spawnattr_t a_;
+};
+
+ExitStatus decode(const siginfo_t &info)
+{
+	ExitStatus s;
+	if (info.si_code == CLD_EXITED) {
+		s.status = info.si_status;
+	} else {
+		s.signaled = true;
+		s.signal = info.si_status;
+	}
+	return s;
+}
+
+} // namespace
+
+ShimProcess &ShimProcess::operator=(ShimProcess &&other) noexcept
+{
+	if (this != &other) {
+		if (pidfd_.valid() && !status_) {
+			kill();
+			reap();
+		}
+		pid_ = std::exchange(other.pid_, -1);
+		pidfd_ = std::move(other.pidfd_);
+		status_ = std::exchange(other.status_, std::nullopt);
+	}
+	return *this;
+}
+
+ShimProcess::~ShimProcess()
+{
+	if (pidfd_.valid() && !status_) {
+		kill();
+		reap();
+	}
+}
+
+Result<ShimProcess> ShimProcess::spawn(const SpawnSpec &spec)
+{
+	std::vector<UniqueFd> staged;
+	FileActions actions;
+	for (auto [from, to] : spec.fds) {
+		UniqueFd high(::fcntl(from, F_DUPFD_CLOEXEC, kStagingFloor));
+		if (!high.valid())
+			return Unexpected(errno_error("fcntl(F_DUPFD_CLOEXEC)", errno));
+		// dup2 onto a different number clears FD_CLOEXEC on the copy.
+		::posix_spawn_file_actions_adddup2(actions.get(), high.get(), to);
+		staged.push_back(std::move(high));
+	}
+	int first_closed = 0;
+	for (auto [from, to] : spec.fds)
+		first_closed = std::max(first_closed, to + 1);
+	::posix_spawn_file_actions_addclosefrom_np(actions.get(), std::max(first_closed, 3));
+
+	SpawnAttr attr;
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	::posix_spawnattr_setsigmask(attr.get(), &none);
+	::posix_spawnattr_setsigdefault(attr.get(), &all);
+	::posix_spawnattr_setflags(attr.get(), POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+	std::vector<char *> argv;
+	for (const auto &a : spec.argv)
+		argv.push_back(const_cast<char *>(a.c_str()));
+	argv.push_back(nullptr);
+	// An empty environment: nothing of the host's (LD_PRELOAD, secrets)
+	// reaches plugin code.
+	char *envp[] = {nullptr};
+
+	pid_t pid = -1;
+	int err = ::posix_spawn(&pid, spec.executable.c_str(), actions.get(), attr.get(),
+				argv.data(), envp);
+	if (err == ENOENT)
+		return make_error(ErrorCode::NotFound,
+				  fmt::format("shim executable {} does not exist", spec.executable));
+	if (err != 0)
+		return Unexpected(errno_error("posix_spawn " + spec.executable, err));
+
+	ShimProcess p;
+	p.pid_ = pid;
+	p.pidfd_ = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+	if (!p.pidfd_.valid()) {
+		Error e = errno_error("pidfd_open", errno);
+		::kill(pid, SIGKILL);
+		::waitpid(pid, nullptr, 0);
+		return Unexpected(std::move(e));
+	}
+	return p;
+}
+
+void ShimProcess::kill() const
+{
+	// No check of status_: kill() may race with the reaping thread, and a
+	// signal to a reaped pidfd fails with ESRCH, harmlessly.
+	if (pidfd_.valid())
+		::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+}
+
+std::optional<ExitStatus> ShimProcess::try_reap()
+{
+	if (status_ || !pidfd_.valid())
+		return status_;
+	siginfo_t info{};
+	if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
+		     WEXITED | WNOHANG) == 0 &&
+	    info.si_pid != 0)
+		status_ = decode(info);
+	return status_;
+}
+
+ExitStatus ShimProcess::reap()
+{
+	while (!status_ && pidfd_.valid()) {
+		siginfo_t info{};
+		if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &info,
+			     WEXITED) == 0) {
+			status_ = decode(info);
+		} else if (errno != EINTR) {
+			status_ = ExitStatus{}; // ECHILD: someone else reaped it
+		}
+	}
+	return status_.value_or(ExitStatus{});
+}
+
+} // namespace bulkhead::broker

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+// Host and Plugin: the embedding API over the broker.
+#include <bulkhead/host.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include <bulkhead/broker/instance.hpp>
+#include <bulkhead/broker/supervisor.hpp>
+
+#ifndef BULKHEAD_DEFAULT_SHIM
+#define BULKHEAD_DEFAULT_SHIM "/usr/local/libexec/bulkhead-shim"
+#endif
+
+namespace bulkhead {
+
+Result<std::unique_ptr<Host>> Host::create(HostOptions options)
+{
+	if (options.shim_path.empty()) {
+		const char *env = std::getenv("BULKHEAD_SHIM");
+		options.shim_path = env && *env ? env : BULKHEAD_DEFAULT_SHIM;
+	}
+	if (!ipc::valid(options.geometry))
+		return make_error(ErrorCode::InvalidArgument,
+				  fmt::format("ring geometry {} cells x {} bytes: cells must be a "
+					      "power of two in [2, 4096], cell bytes a multiple of "
+					      "64 in [128, 1048576]",
+					      options.geometry.cells, options.geometry.cell_bytes));
+	return std::unique_ptr<Host>(new Host(std::move(options)));
+}
+
+Host::Host(HostOptions options)
+	: options_(std::move(options)), supervisor_(std::make_shared<broker::Supervisor>())
+{
+}
+
+Host::~Host()
+{
+	std::vector<std::shared_ptr<broker::Instance>> all;
+	{
+		std::lock_guard lock(mutex_);
+		all.swap(instances_);
+	}
+	for (auto &i : all)
+		i->shutdown();
+}
+
+Result<Plugin> Host::load(const std::string &path, LoadOptions load)
+{
+	broker::InstanceOptions o;
+	o.shim_path = options_.shim_path;
+	o.geometry = options_.geometry;
+	o.host_wait.spin = options_.host_spin;
+	o.shim_spin = options_.shim_spin;
+	o.start_deadline = options_.start_deadline;
+	o.init_deadline = options_.init_deadline;
+	o.shutdown_deadline = options_.shutdown_deadline;
+	o.config = std::move(load.config);
+	std::uint64_t id;
+	{
+		std::lock_guard lock(mutex_);
+		id = next_instance_++;
+	}
+	auto instance = TRY(broker::Instance::start(supervisor_, path, o, id));
+	{
+		std::lock_guard lock(mutex_);
+		instances_.push_back(instance);
+	}
+	return Plugin(std::move(instance), options_.default_call_deadline);
+}
+
+void Host::unload(const Plugin &plugin)
+{
+	{
+		std::lock_guard lock(mutex_);
+		std::erase(instances_, plugin.instance_);
+	}
+	plugin.instance_->shutdown();
+}
+
+std::vector<PluginInfo> Host::plugins() const
+{
+	std::vector<std::shared_ptr<broker::Instance>> all;
+	{
+		std::lock_guard lock(mutex_);
+		all = instances_;
+	}
+	std::vector<PluginInfo> out;
+	for (auto &i : all)
+		out.push_back(Plugin(i, options_.default_call_deadline).info());
+	return out;
+}
+
+PluginInfo Plugin::info() const
+{
+	PluginInfo p;
+	p.name = instance_->name();
+	p.version = instance_->version();
+	p.instance = instance_->id();
+	p.pid = instance_->pid();
+	p.operations = instance_->operations();
+	p.max_payload = instance_->max_payload();
+	p.alive = instance_->alive();
+	p.ring_occupancy = instance_->ring_occupancy();
+	return p;
+}
+
+const std::string &Plugin::name() const { return instance_->name(); }
+
+Result<Bytes> Plugin::call(std::string_view op, ByteView payload, Deadline deadline) const
+{
+	const std::uint32_t index = TRY(instance_->operation(op));
+	return instance_->call(index, payload, deadline);
+}
+
+Result<Bytes> Plugin::call(std::string_view op, ByteView payload) const
+{
+	return call(op, payload, Deadline::after(default_deadline_));
+}
+
+void Plugin::submit_async(std::string_view op, ByteView payload, Deadline deadline,
+			  std::function<void(Result<Bytes>)> done) const
+{
+	auto index = instance_->operation(op);
+	if (!index.has_value()) {
+		done(Unexpected(std::move(index).error()));
+		return;
+	}
+	instance_->call_async(index.value(), payload, deadline, std::move(done));
+}
+
+bool Plugin::alive() const { return instance_->alive(); }
+std::optional<Error> Plugin::exit_error() const { return instance_->exit_error(); }
+void Plugin::kill() const { instance_->kill(Termination::None); }
+bool Plugin::wait_exit(std::chrono::milliseconds timeout) const
+{
+	return instance_->wait_exit(timeout);
+}
+
+} // namespace bulkhead

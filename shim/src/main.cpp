@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: Apache-2.0
+// bulkhead-shim: the per-plugin process. Loads one plugin, answers the
+// broker's handshake, then serves calls from the channel until told to stop
+// or until the broker goes away.
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <dlfcn.h>
+#include <poll.h>
+#include <string>
+#include <sys/prctl.h>
+#include <thread>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <bulkhead/ipc/control.hpp>
+#include <bulkhead/ipc/shim_protocol.hpp>
+#include <bulkhead/ipc/shm_channel.hpp>
+#include <bulkhead/sdk/plugin_abi.h>
+
+#include "reply.hpp"
+
+namespace sp = bulkhead::ipc::shim_protocol;
+namespace ctl = bulkhead::control;
+using bulkhead::Deadline;
+
+namespace {
+
+constexpr auto kControlDeadline = std::chrono::seconds(30);
+
+[[noreturn]] void fatal(const std::string &message)
+{
+	flatbuffers::FlatBufferBuilder fbb;
+	auto m = fbb.CreateString(message);
+	fbb.Finish(ctl::CreateMessage(fbb, ctl::Body::Fatal, ctl::CreateFatal(fbb, m).Union()));
+	(void)bulkhead::ipc::control::send(sp::kControlFd, {fbb.GetBufferPointer(), fbb.GetSize()},
+					   Deadline::after(std::chrono::seconds(1)));
+	std::fprintf(stderr, "bulkhead-shim: %s\n", message.c_str());
+	::_exit(sp::kExitStartFailed);
+}
+
+bool broker_gone()
+{
+	struct pollfd p = {sp::kLifelineFd, POLLIN, 0};
+	return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLIN | POLLERR));
+}
+
+void plugin_log(int level, const char *message, std::size_t size)
+{
+	static const char *const names[] = {"debug", "info", "warning", "error"};
+	const char *name = level >= 0 && level <= 3 ? names[level] : "info";
+	std::fprintf(stderr, "[%s] %.*s\n", name, static_cast<int>(size), message);
+}
+
+const bulkhead_host_api kHostApi = {
+	BULKHEAD_PLUGIN_ABI_VERSION,
+	bulkhead::shim::reply_ok,
+	bulkhead::shim::reply_error,
+	plugin_log,
+};
+
+struct Options {
+	std::string plugin;
+	long spin_us = -1;
+};
+
+Options parse(int argc, char **argv)
+{
+	Options o;
+	for (int i = 1; i < argc; ++i) {
+		std::string_view a = argv[i];
+		if (a == sp::kPluginFlag && i + 1 < argc)
+			o.plugin = argv[++i];
+		else if (a == sp::kSpinFlag && i + 1 < argc)
+			o.spin_us = std::strtol(argv[++i], nullptr, 10);
+		else
+			fatal(fmt::format("unknown argument '{}'", a));
+	}
+	if (o.plugin.empty())
+		fatal("no --plugin given");
+	return o;
+}
+
+const bulkhead_plugin_descriptor *load_plugin(const std::string &path)
+{
+	void *handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+	if (!handle) {
+		const char *e = ::dlerror();
+		fatal(fmt::format("cannot load plugin {}: {}", path, e ? e : "unknown error"));
+	}
+	auto entry = reinterpret_cast<bulkhead_plugin_entry_fn>(
+		::dlsym(handle, BULKHEAD_PLUGIN_ENTRY));
+	if (!entry)
+		fatal(fmt::format("{} is not a Bulkhead plugin: it has no {} symbol", path,
+				  BULKHEAD_PLUGIN_ENTRY));
+	const bulkhead_plugin_descriptor *d = entry();
+	if (!d)
+		fatal(fmt::format("{}: {}() returned no descriptor", path, BULKHEAD_PLUGIN_ENTRY));
+	if (d->abi_version != BULKHEAD_PLUGIN_ABI_VERSION)
+		fatal(fmt::format("{}: plugin ABI version {}, this shim speaks {}", path,
+				  d->abi_version, BULKHEAD_PLUGIN_ABI_VERSION));
+	if (d->size < sizeof(bulkhead_plugin_descriptor) || !d->name || !d->version ||
+	    !d->create || !d->call || !d->destroy ||
+	    (d->operation_count > 0 && !d->operations) || d->operation_count > 4096)
+		fatal(fmt::format("{}: malformed plugin descriptor", path));
+	for (std::uint32_t i = 0; i < d->operation_count; ++i)
+		if (!d->operations[i])
+			fatal(fmt::format("{}: operation {} has no name", path, i));
+	return d;
+}
+
+void send_hello(const bulkhead_plugin_descriptor *d)
+{
+	flatbuffers::FlatBufferBuilder fbb;
+	std::vector<flatbuffers::Offset<flatbuffers::String>> ops;
+	for (std::uint32_t i = 0; i < d->operation_count; ++i)
+		ops.push_back(fbb.CreateString(d->operations[i]));
+	auto hello = ctl::CreateHello(fbb, bulkhead::ipc::control::protocol_version(),
+				      fbb.CreateString(bulkhead::ipc::control::schema_hash().data(),
+						       bulkhead::ipc::control::schema_hash().size()),
+				      fbb.CreateString(d->name), fbb.CreateString(d->version),
+				      fbb.CreateVector(ops));
+	fbb.Finish(ctl::CreateMessage(fbb, ctl::Body::Hello, hello.Union()));
+	auto r = bulkhead::ipc::control::send(sp::kControlFd,
+					      {fbb.GetBufferPointer(), fbb.GetSize()},
+					      Deadline::after(kControlDeadline));
+	if (!r.has_value())
+		::_exit(sp::kExitBrokerGone);
+}
+
+void send_simple(ctl::Body type, flatbuffers::Offset<void> body,
+		 flatbuffers::FlatBufferBuilder &fbb)
+{
+	fbb.Finish(ctl::CreateMessage(fbb, type, body));
+	(void)bulkhead::ipc::control::send(sp::kControlFd, {fbb.GetBufferPointer(), fbb.GetSize()},
+					   Deadline::after(kControlDeadline));
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	// Die with the broker. PDEATHSIG covers a broker that dies from now
+	// on; the lifeline pipe covers one that died before the prctl.
+	::prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (broker_gone())
+		::_exit(sp::kExitBrokerGone);
+	::close_range(sp::kFirstFreeFd, ~0u, 0);
+	std::signal(SIGPIPE, SIG_IGN);
+
+	Options options = parse(argc, argv);
+	bulkhead::ipc::WaitPolicy policy;
+	if (options.spin_us >= 0)
+		policy.spin = std::chrono::microseconds(options.spin_us);
+	auto channel = bulkhead::ipc::ShmPeerChannel::open(bulkhead::UniqueFd(sp::kHostRegionFd),
+							   bulkhead::UniqueFd(sp::kShimRegionFd),
+							   bulkhead::UniqueFd(sp::kNotifyFd), policy);
+	if (!channel.has_value())
+		fatal("cannot open the channel: " + channel.error().to_string());
+
+	const bulkhead_plugin_descriptor *d = load_plugin(options.plugin);
+	send_hello(d);
+
+	auto init_msg = bulkhead::ipc::control::receive(sp::kControlFd, Deadline::after(kControlDeadline));
+	if (!init_msg.has_value())
+		::_exit(sp::kExitBrokerGone);
+	const auto *m = bulkhead::ipc::control::root(init_msg.value());
+	if (m->body_type() != ctl::Body::Init)
+		fatal("expected Init after Hello");
+	void *self = d->create(&kHostApi);
+	if (!self)
+		fatal(fmt::format("plugin {} failed to create an instance", d->name));
+	{
+		bulkhead::shim::ReplyBuffer reply;
+		const auto *config = m->body_as_Init()->config();
+		if (d->init)
+			d->init(self, config ? config->data() : nullptr, config ? config->size() : 0,
+				reply.handle());
+		flatbuffers::FlatBufferBuilder fbb;
+		auto msg = fbb.CreateString(reply.ok() ? "" : std::string(reply.message()));
+		send_simple(ctl::Body::InitDone, ctl::CreateInitDone(fbb, reply.ok(), msg).Union(), fbb);
+		if (!reply.ok())
+			::_exit(sp::kExitStartFailed);
+	}
+
+	// The watcher ends the shim when the broker goes, and turns Shutdown
+	// into a stop of the serving loop.
+	std::atomic<bool> stop{false};
+	std::thread watcher([&] {
+		for (;;) {
+			struct pollfd p[2] = {{sp::kControlFd, POLLIN, 0}, {sp::kLifelineFd, POLLIN, 0}};
+			if (::poll(p, 2, -1) < 0 && errno != EINTR)
+				::_exit(sp::kExitBrokerGone);
+			if (p[1].revents)
+				::_exit(sp::kExitBrokerGone);
+			if (!p[0].revents)
+				continue;
+			auto msg = bulkhead::ipc::control::receive(sp::kControlFd, Deadline::after(kControlDeadline));
+			if (!msg.has_value())
+				::_exit(sp::kExitBrokerGone);
+			if (bulkhead::ipc::control::root(msg.value())->body_type() == ctl::Body::Shutdown) {
+				stop.store(true, std::memory_order_release);
+				channel.value()->wake();
+				return;
+			}
+		}
+	});
+
+	bulkhead::shim::ReplyBuffer reply;
+	auto &peer = *channel.value();
+	for (;;) {
+		auto next = peer.receive(stop);
+		if (!next.has_value()) {
+			std::fprintf(stderr, "bulkhead-shim: %s\n", next.error().to_string().c_str());
+			::_exit(sp::kExitStartFailed);
+		}
+		if (!next.value())
+			break;
+		const bulkhead::ipc::IncomingCall &call = *next.value();
+		reply.reset();
+		if (call.op >= d->operation_count)
+			reply.set_error(BULKHEAD_NOT_FOUND,
+					fmt::format("plugin {} has no operation #{}", d->name, call.op));
+		else
+			d->call(self, call.op, call.payload.data(), call.payload.size(), reply.handle());
+		auto sent = peer.respond(call, reply.as_reply());
+		if (!sent.has_value()) {
+			std::fprintf(stderr, "bulkhead-shim: %s\n", sent.error().to_string().c_str());
+			::_exit(sp::kExitStartFailed);
+		}
+	}
+
+	watcher.join();
+	if (d->shutdown)
+		d->shutdown(self);
+	d->destroy(self);
+	flatbuffers::FlatBufferBuilder fbb;
+	send_simple(ctl::Body::ShutdownDone, ctl::CreateShutdownDone(fbb).Union(), fbb);
+	return 0;
+}
