@@ -352,16 +352,22 @@ void Instance::on_exit()
 	default:
 		e.code = ErrorCode::PluginCrashed;
 		e.termination = status->signaled ? Termination::Signal : Termination::Exit;
-		e.message = "the instance died";
+		if (!status->signaled && status->status == sp::kExitBrokerGone)
+			e.message = "the shim lost its descriptors to the broker";
+		else if (!status->signaled && status->status == sp::kExitStartFailed)
+			e.message = "the shim failed; its log says why";
+		else
+			e.message = "the instance died";
 		break;
 	}
 	e = annotate(std::move(e));
-	channel_->close(e);
+	// Dead before the calls fail: a caller that sees the error sees !alive().
 	{
 		std::lock_guard lock(exit_mutex_);
 		exit_error_ = e;
 		exited_.store(true, std::memory_order_release);
 	}
+	channel_->close(e);
 	exit_cv_.notify_all();
 	if (reason == Termination::HostRequest)
 		log::info("plugin {} instance {} stopped ({})", name_, id_, describe(*status));

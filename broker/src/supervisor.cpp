@@ -20,8 +20,12 @@ Supervisor::Supervisor()
 {
 }
 
-Supervisor::~Supervisor()
+Supervisor::~Supervisor() { stop(); }
+
+void Supervisor::stop()
 {
+	if (!thread_.joinable())
+		return;
 	work_.reset();
 	io_.stop();
 	// The last owner may be a handler on our own thread (an instance

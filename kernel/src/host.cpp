@@ -45,6 +45,11 @@ Host::~Host()
 	}
 	for (auto &i : all)
 		i->shutdown();
+	// Handlers may hold the last reference to an instance; once the
+	// thread is joined, everything the instances own is released here,
+	// before the destructor returns.
+	supervisor_->stop();
+	all.clear();
 }
 
 Result<Plugin> Host::load(const std::string &path, LoadOptions load)

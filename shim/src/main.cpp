@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstring>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string>
 #include <sys/prctl.h>
@@ -191,8 +192,16 @@ int main(int argc, char **argv)
 	std::thread watcher([&] {
 		for (;;) {
 			struct pollfd p[2] = {{sp::kControlFd, POLLIN, 0}, {sp::kLifelineFd, POLLIN, 0}};
-			if (::poll(p, 2, -1) < 0 && errno != EINTR)
+			int n = ::poll(p, 2, 1000);
+			if (n < 0 && errno != EINTR)
 				::_exit(sp::kExitBrokerGone);
+			// A plugin that closed our descriptors does not wake a
+			// poll already waiting on them: look for it each second.
+			if (n == 0 && (::fcntl(sp::kControlFd, F_GETFD) < 0 ||
+				       ::fcntl(sp::kLifelineFd, F_GETFD) < 0))
+				::_exit(sp::kExitBrokerGone);
+			if (n <= 0)
+				continue;
 			if (p[1].revents)
 				::_exit(sp::kExitBrokerGone);
 			if (!p[0].revents)

@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <vector>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -54,10 +56,19 @@ public:
 			for (;;)
 				asm volatile("" ::: "memory");
 		if (op == "alloc_huge") {
-			// 1 TiB: new throws bad_alloc, the SDK answers an error.
-			auto *p = new char[1ull << 40];
-			p[0] = 1;
-			delete[] p;
+			// Reserve 1 TiB at a time, untouched, until the address
+			// space or the overcommit policy says no: new throws
+			// bad_alloc, the SDK answers an error, the shim lives.
+			std::vector<std::unique_ptr<char[]>> hoard;
+			for (int i = 0; i < 1024; ++i)
+				hoard.emplace_back(new char[1ull << 40]);
+			return bulkhead::sdk::fail(bulkhead::ErrorCode::Internal,
+						   "1 PiB of address space was granted");
+		}
+		if (op == "crash_later") {
+			::usleep(in.empty() ? 1000 : in[0] * 1000u);
+			volatile int *p = nullptr;
+			*p = 1;
 		}
 		if (op == "throw")
 			throw std::runtime_error("faulty threw on purpose");
@@ -80,4 +91,4 @@ public:
 } // namespace
 
 BULKHEAD_PLUGIN(Faulty, "faulty", "0.1.0", "ok", "segfault", "abort", "exit", "loop",
-		"alloc_huge", "throw", "scribble", "close_fds", "sleep")
+		"alloc_huge", "throw", "scribble", "close_fds", "sleep", "crash_later")

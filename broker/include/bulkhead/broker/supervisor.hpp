@@ -23,6 +23,9 @@ public:
 	Supervisor &operator=(const Supervisor &) = delete;
 
 	boost::asio::io_context &io() { return io_; }
+	// Stops the thread and waits for it; no handler runs afterwards.
+	// Idempotent. The owner calls it so that teardown is synchronous.
+	void stop();
 	bool on_supervisor_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
 
 	// Runs `f` on the supervisor thread and returns its result.

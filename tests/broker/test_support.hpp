@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+// Paths and helpers shared by the broker tests: where the build put the
+// shim and the plugins, and leak checks for descriptors and children.
+#pragma once
+
+#include <cerrno>
+#include <dirent.h>
+#include <string>
+#include <sys/wait.h>
+
+#include <bulkhead/host.hpp>
+
+namespace bulkhead::test {
+
+inline std::string plugin(const char *name)
+{
+	std::string dir = std::string_view(name) == "faulty" ? BULKHEAD_TEST_FAULTY_DIR
+							      : BULKHEAD_TEST_PLUGIN_DIR;
+	return dir + "/bulkhead-plugin-" + name + ".so";
+}
+
+inline HostOptions options(std::string shim = BULKHEAD_TEST_SHIM)
+{
+	HostOptions o;
+	o.shim_path = std::move(shim);
+	return o;
+}
+
+inline int open_fds()
+{
+	int n = 0;
+	if (DIR *d = ::opendir("/proc/self/fd")) {
+		while (::readdir(d))
+			++n;
+		::closedir(d);
+	}
+	return n;
+}
+
+// True when this process has no child at all, running or zombie.
+inline bool no_children()
+{
+	siginfo_t info{};
+	return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD;
+}
+
+} // namespace bulkhead::test
