@@ -141,6 +141,16 @@ void send_simple(ctl::Body type, flatbuffers::Offset<void> body,
 
 } // namespace
 
+// Sanitizer builds: the shim runs with an empty environment, so its options
+// are compiled in. A plugin's fatal signal must reach the broker as that
+// signal (not as a sanitizer report and exit 1), an impossible allocation
+// must become bad_alloc, and a shim that ends with _exit leaks by design.
+extern "C" const char *__asan_default_options()
+{
+	return "handle_segv=0:handle_abort=0:handle_sigbus=0:handle_sigfpe=0:"
+	       "allocator_may_return_null=1:detect_leaks=0";
+}
+
 int main(int argc, char **argv)
 {
 	// Die with the broker. PDEATHSIG covers a broker that dies from now
