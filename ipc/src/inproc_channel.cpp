@@ -147,12 +147,8 @@ bool InprocCallChannel::cancel(Ticket ticket, Error error)
 	auto &slot = s.slots[ticket.slot];
 	if (slot.generation != ticket.generation || slot.state != InprocState::SlotState::InFlight)
 		return false;
-	if (!slot.handler) {
-		slot.result = Unexpected(std::move(error));
-		slot.state = InprocState::SlotState::Done;
-		s.call_done.notify_all();
-		return true;
-	}
+	if (!slot.handler)
+		return false; // synchronous calls end by their own deadline
 	auto handler = std::move(slot.handler);
 	slot.handler = nullptr;
 	slot.state = InprocState::SlotState::Abandoned; // freed when the peer answers

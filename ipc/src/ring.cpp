@@ -71,7 +71,8 @@ PushStatus RingWriter::push(std::span<const std::uint8_t> message)
 	PushStatus s = claim(c);
 	if (s != PushStatus::Ok)
 		return s;
-	std::memcpy(c.data, message.data(), message.size());
+	if (!message.empty()) // an empty span's data() may be null: UB for memcpy
+		std::memcpy(c.data, message.data(), message.size());
 	publish(c, static_cast<std::uint32_t>(message.size()));
 	return PushStatus::Ok;
 }

@@ -449,12 +449,22 @@ bool ShmCallChannel::cancel(Ticket ticket, Error error)
 						std::memory_order_acq_rel))
 		return false;
 	if (!slot.handler) {
-		// A synchronous waiter owns the slot; hand it the error.
-		slot.result = Unexpected(std::move(error));
-		slot.state.store(SlotState::Done, std::memory_order_release);
-		return true;
+		// A synchronous call ends by its own deadline; cancelling it
+		// would free a slot the shim is still going to answer.
+		slot.state.store(SlotState::InFlight, std::memory_order_release);
+		return false;
 	}
-	finish(slot, Unexpected(std::move(error)));
+	// The request is still with the shim, which will answer it: keep the
+	// slot Abandoned (as a passed deadline does) until that late answer is
+	// reaped, or the answer would name a free or reused slot.
+	CompletionHandler handler = std::move(slot.handler);
+	slot.handler = nullptr;
+	fetch_sub_seq_cst(&host_->async_waiters, 1u);
+	// SYNC POINT: pairs with the acquire CAS in drain_one() and
+	// close_once() that free the slot: our clearing of the handler happens
+	// before the slot's next use.
+	slot.state.store(SlotState::Abandoned, std::memory_order_release);
+	handler(Unexpected(std::move(error)));
 	return true;
 }
 

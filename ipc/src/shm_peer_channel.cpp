@@ -153,11 +153,22 @@ Result<void> ShmPeerChannel::respond(const IncomingCall &call, const Reply &repl
 	};
 	build(reply);
 	std::string too_large;
-	if (fbb.GetSize() > completions_->capacity()) {
+	// Enforce the advertised max_reply(), not only what happens to fit the
+	// cell: the envelope is smaller than its reserve.
+	if ((reply.ok && reply.payload.size() > max_reply()) ||
+	    fbb.GetSize() > completions_->capacity()) {
 		too_large = fmt::format("reply of {} bytes exceeds the channel's maximum of {} bytes",
 					reply.ok ? reply.payload.size() : reply.message.size(),
 					max_reply());
 		build(Reply::failure(ErrorCode::ResourceExhausted, too_large));
+	}
+
+	// The reply is in the builder: release the request cell before the
+	// host can see the answer, free the slot and reuse it for a request
+	// that needs this cell.
+	if (holding_request_) {
+		requests_->pop();
+		holding_request_ = false;
 	}
 
 	RingWriter::Claim claim;
@@ -177,11 +188,6 @@ Result<void> ShmPeerChannel::respond(const IncomingCall &call, const Reply &repl
 	}
 	std::memcpy(claim.data, fbb.GetBufferPointer(), fbb.GetSize());
 	completions_->publish(claim, fbb.GetSize());
-	if (holding_request_) {
-		requests_->pop();
-		holding_request_ = false;
-	}
-
 	// SYNC POINT: a Dekker pair with ShmCallChannel::sleep_for_completion():
 	// we publish, fence, read sync_waiters; a host thread counts itself,
 	// fences, re-checks the ring.

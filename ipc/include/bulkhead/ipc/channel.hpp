@@ -49,8 +49,9 @@ public:
 	virtual Result<Ticket> submit_async(std::uint32_t op, ByteView payload,
 					    Deadline deadline,
 					    CompletionHandler handler) = 0;
-	// Completes an async call with `error` if it has not completed yet.
-	// Returns true if it did.
+	// Completes an async call with `error` if it has not completed yet;
+	// its late answer is dropped. Returns true if it did; false for a
+	// synchronous ticket, which ends by its own deadline.
 	virtual bool cancel(Ticket ticket, Error error) = 0;
 	// Reaps whatever completions have arrived, without blocking.
 	virtual void poll() = 0;
