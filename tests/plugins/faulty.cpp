@@ -59,9 +59,18 @@ public:
 			// Reserve 1 TiB at a time, untouched, until the address
 			// space or the overcommit policy says no: new throws
 			// bad_alloc, the SDK answers an error, the shim lives.
-			std::vector<std::unique_ptr<char[]>> hoard;
-			for (int i = 0; i < 1024; ++i)
-				hoard.emplace_back(new char[1ull << 40]);
+			// (malloc + throw, as operator new does: ASan's operator
+			// new aborts on exhaustion instead of throwing.)
+			struct Free {
+				void operator()(void *p) const { std::free(p); }
+			};
+			std::vector<std::unique_ptr<void, Free>> hoard;
+			for (int i = 0; i < 1024; ++i) {
+				void *p = std::malloc(1ull << 40);
+				if (!p)
+					throw std::bad_alloc();
+				hoard.emplace_back(p);
+			}
 			return bulkhead::sdk::fail(bulkhead::ErrorCode::Internal,
 						   "1 PiB of address space was granted");
 		}
