@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// bulkhead: the command-line tool. Finds the subcommand and runs it.
+#include <cstdio>
+#include <span>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "bench_call.hpp"
+#include "bench_peer.hpp"
+#include "demo.hpp"
+
+namespace {
+
+struct Command {
+	std::string_view name;
+	// Given the arguments after the name; returns the exit status.
+	int (*run)(std::span<char *const> args);
+	std::string_view help; // one line; empty hides the command
+};
+
+// Every subcommand, in the order `bulkhead --help` lists them. A new one is
+// a line here: name, entry point, one line of help.
+constexpr Command kCommands[] = {
+	{"bench", bulkhead::tools::bench_main,
+	 "measure the call path against its baselines (bench --help)"},
+	{"demo", bulkhead::tools::demo_main,
+	 "load the example plugins, kill one mid-call, watch the host carry on"},
+	{bulkhead::tools::kBenchPeerCommand, bulkhead::tools::bench_peer_main, ""},
+};
+
+void usage(std::FILE *out)
+{
+	fmt::print(out, "Usage: bulkhead <command> [options]\n\nCommands:\n");
+	for (const auto &c : kCommands)
+		if (!c.help.empty())
+			fmt::print(out, "  {:<10} {}\n", c.name, c.help);
+	fmt::print(out, "\nbulkhead <command> --help describes a command.\n");
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	const std::span<char *const> args(argv + 1, argc > 1 ? static_cast<std::size_t>(argc - 1) : 0);
+	if (args.empty()) {
+		usage(stderr);
+		return 2;
+	}
+	const std::string_view name = args[0];
+	if (name == "--help" || name == "-h" || name == "help") {
+		usage(stdout);
+		return 0;
+	}
+	for (const auto &c : kCommands)
+		if (c.name == name)
+			return c.run(args.subspan(1));
+	fmt::print(stderr, "bulkhead: unknown command '{}'\n\n", name);
+	usage(stderr);
+	return 2;
+}

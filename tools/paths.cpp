@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+// Locating the shim and the example plugins.
+#include "paths.hpp"
+
+#include <cstdlib>
+#include <unistd.h>
+
+#ifndef BULKHEAD_BUILD_SHIM
+#define BULKHEAD_BUILD_SHIM ""
+#endif
+#ifndef BULKHEAD_BUILD_PLUGIN_DIR
+#define BULKHEAD_BUILD_PLUGIN_DIR ""
+#endif
+#ifndef BULKHEAD_DEFAULT_PLUGIN_DIR
+#define BULKHEAD_DEFAULT_PLUGIN_DIR "/usr/local/lib/bulkhead"
+#endif
+
+namespace bulkhead::tools {
+
+namespace {
+
+bool exists(const std::string &path) { return !path.empty() && ::access(path.c_str(), F_OK) == 0; }
+
+} // namespace
+
+std::string shim_path()
+{
+	if (const char *env = std::getenv("BULKHEAD_SHIM"); env && *env)
+		return env;
+	return exists(BULKHEAD_BUILD_SHIM) ? BULKHEAD_BUILD_SHIM : "";
+}
+
+std::string plugin_path(const std::string &name)
+{
+	const std::string file = "/bulkhead-plugin-" + name + ".so";
+	if (const char *env = std::getenv("BULKHEAD_PLUGIN_DIR"); env && *env)
+		return env + file;
+	if (exists(BULKHEAD_BUILD_PLUGIN_DIR + file))
+		return BULKHEAD_BUILD_PLUGIN_DIR + file;
+	return BULKHEAD_DEFAULT_PLUGIN_DIR + file;
+}
+
+} // namespace bulkhead::tools

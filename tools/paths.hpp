@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+// Where the command line finds the shim and the example plugins: the
+// environment first, then the build tree it was built in, then the install.
+#pragma once
+
+#include <string>
+
+namespace bulkhead::tools {
+
+// $BULKHEAD_SHIM, else the build tree's shim, else "" (the Host's default).
+std::string shim_path();
+// $BULKHEAD_PLUGIN_DIR/bulkhead-plugin-<name>.so, else the build tree's,
+// else the installed one.
+std::string plugin_path(const std::string &name);
+
+} // namespace bulkhead::tools
