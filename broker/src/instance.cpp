@@ -284,15 +284,26 @@ void Instance::watch()
 			{
 				if (ec)
 					return;
+				auto self = weak.lock();
+				if (!self)
+					return;
+				self->channel_->end_async_sleep();
 				std::uint64_t count;
 				[[maybe_unused]] ssize_t n =
 					::read(w->notify.native_handle(), &count, sizeof count);
-				if (auto self = weak.lock())
-					self->channel_->poll();
+				arm(*self);
+			}
+			// Reaps, then sleeps on the eventfd once nothing is left.
+			void arm(Instance &self) const
+			{
+				do
+					self.channel_->poll();
+				while (!self.channel_->prepare_async_sleep());
 				w->notify.async_wait(asio::posix::stream_descriptor::wait_read, *this);
 			}
 		};
-		w->notify.async_wait(asio::posix::stream_descriptor::wait_read, NotifyLoop{w, weak});
+		if (auto self = weak.lock())
+			NotifyLoop{w, weak}.arm(*self);
 	});
 }
 
@@ -446,6 +457,22 @@ Result<std::uint32_t> Instance::operation(std::string_view op) const
 Result<Bytes> Instance::call(std::uint32_t op, ByteView payload, Deadline deadline)
 {
 	auto r = channel_->call(op, payload, deadline);
+	if (!r.has_value())
+		return Unexpected(annotate(std::move(r).error()));
+	return r;
+}
+
+Result<ipc::Ticket> Instance::submit(std::uint32_t op, ByteView payload, Deadline deadline)
+{
+	auto r = channel_->submit(op, payload, deadline);
+	if (!r.has_value())
+		return Unexpected(annotate(std::move(r).error()));
+	return r;
+}
+
+Result<Bytes> Instance::wait(ipc::Ticket ticket, Deadline deadline)
+{
+	auto r = channel_->wait(ticket, deadline);
 	if (!r.has_value())
 		return Unexpected(annotate(std::move(r).error()));
 	return r;

@@ -157,6 +157,24 @@ bool InprocCallChannel::cancel(Ticket ticket, Error error)
 	return true;
 }
 
+void InprocCallChannel::abandon(Ticket ticket)
+{
+	auto &s = *state_;
+	std::lock_guard lock(s.mutex);
+	if (ticket.slot >= s.slots.size())
+		return;
+	auto &slot = s.slots[ticket.slot];
+	if (slot.generation != ticket.generation || slot.handler)
+		return;
+	if (slot.state == InprocState::SlotState::InFlight) {
+		slot.state = InprocState::SlotState::Abandoned;
+	} else if (slot.state == InprocState::SlotState::Done) {
+		slot.result.reset();
+		slot.state = InprocState::SlotState::Free;
+		s.slot_freed.notify_one();
+	}
+}
+
 void InprocCallChannel::close(Error reason)
 {
 	auto &s = *state_;

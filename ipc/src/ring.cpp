@@ -28,20 +28,31 @@ PushStatus RingWriter::claim(Claim &out)
 {
 	std::uint64_t pos = load_relaxed(tail_);
 	for (;;) {
-		// SYNC POINT: pairs with the consumer's release store of its head
-		// in RingReader::pop(): once we see head > pos - cells, the
-		// consumer has finished reading the cell we are about to reuse.
-		std::uint64_t head = load_acquire(peer_head_);
-		if (head > pos) {
-			// A stale `pos` may legitimately trail the head; reload it
-			// before calling the peer corrupt.
-			pos = load_relaxed(tail_);
-			if (head > pos)
-				return PushStatus::Corrupt;
-			continue;
+		// Most claims are decided by our cached copy of the consumer's
+		// head: reading the peer's line on every push would pull it
+		// across cores each call.
+		// SYNC POINT: pairs with the release store of the cache below,
+		// which carries the acquire of the peer's head (a chain back to
+		// the consumer's release in RingReader::pop()).
+		std::uint64_t head = load_acquire(&cached_head_);
+		if (head > pos || pos - head >= geometry_.cells) {
+			// SYNC POINT: pairs with the consumer's release store of
+			// its head in RingReader::pop(): once we see head > pos -
+			// cells, the consumer has finished reading the cell we
+			// are about to reuse.
+			head = load_acquire(peer_head_);
+			if (head > pos) {
+				// A stale `pos` may legitimately trail the head;
+				// reload it before calling the peer corrupt.
+				pos = load_relaxed(tail_);
+				if (head > pos)
+					return PushStatus::Corrupt;
+				continue;
+			}
+			store_release(&cached_head_, head);
+			if (pos - head >= geometry_.cells)
+				return PushStatus::Full;
 		}
-		if (pos - head >= geometry_.cells)
-			return PushStatus::Full;
 		// The claim itself orders nothing: the cell is published by the
 		// release store of its sequence number in publish().
 		if (cas_relaxed(tail_, pos, pos + 1))

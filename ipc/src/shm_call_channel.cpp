@@ -141,6 +141,9 @@ Result<std::uint32_t> ShmCallChannel::claim_slot(Deadline deadline)
 		if (deadline.passed())
 			return make_error(ErrorCode::ResourceExhausted,
 					  fmt::format("all {} call slots are busy", geometry_.cells));
+		// Answers nobody waits for (abandoned calls) free their slots
+		// only when reaped.
+		pump();
 		if (attempt < 64)
 			cpu_relax();
 		else
@@ -256,7 +259,7 @@ Result<Bytes> ShmCallChannel::wait(Ticket ticket, Deadline deadline)
 		return make_error(ErrorCode::InvalidArgument,
 				  "the ticket is not a pending synchronous call");
 
-	auto spin_until = Clock::now() + policy_.spin;
+	SpinBudget spin(policy_.spin);
 	for (;;) {
 		SlotState st = slot.state.load(std::memory_order_acquire);
 		if (st == SlotState::Done) {
@@ -293,10 +296,8 @@ Result<Bytes> ShmCallChannel::wait(Ticket ticket, Deadline deadline)
 			}
 			continue;
 		}
-		if (now < spin_until) {
-			cpu_relax();
+		if (spin.step(now))
 			continue;
-		}
 		sleep_for_completion(slot, deadline);
 	}
 }
@@ -437,6 +438,46 @@ void ShmCallChannel::finish(Slot &slot, Result<Bytes> result)
 	// visible to the waiter that sees Done.
 	slot.state.store(SlotState::Done, std::memory_order_release);
 }
+
+void ShmCallChannel::abandon(Ticket ticket)
+{
+	if (ticket.slot >= geometry_.cells)
+		return;
+	Slot &slot = slots_[ticket.slot];
+	if (slot.generation != ticket.generation || slot.handler)
+		return;
+	for (;;) {
+		SlotState st = slot.state.load(std::memory_order_acquire);
+		if (st == SlotState::InFlight &&
+		    slot.state.compare_exchange_strong(st, SlotState::Abandoned,
+						       std::memory_order_acq_rel))
+			return; // the late answer frees it
+		if (st == SlotState::Done) {
+			slot.result.reset();
+			free_slot(ticket.slot);
+			return;
+		}
+		if (st != SlotState::Filling)
+			return;
+		cpu_relax();
+	}
+}
+
+bool ShmCallChannel::prepare_async_sleep()
+{
+	// SYNC POINT: a Dekker pair with ShmPeerChannel::respond(), which
+	// publishes, fences, then reads async_sleeping: either we see its
+	// completion below, or it sees us asleep and signals the eventfd.
+	store_seq_cst(&host_->async_sleeping, 1u);
+	fence_seq_cst();
+	if (!closed() && completions_->pending_at(load_acquire(&host_->cmp_head))) {
+		store_relaxed(&host_->async_sleeping, 0u);
+		return false;
+	}
+	return true;
+}
+
+void ShmCallChannel::end_async_sleep() { store_relaxed(&host_->async_sleeping, 0u); }
 
 bool ShmCallChannel::cancel(Ticket ticket, Error error)
 {

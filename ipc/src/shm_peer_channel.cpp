@@ -82,7 +82,7 @@ Result<std::optional<IncomingCall>> ShmPeerChannel::receive(const std::atomic<bo
 		requests_->pop();
 		holding_request_ = false;
 	}
-	auto spin_until = Clock::now() + policy_.spin;
+	SpinBudget spin(policy_.spin);
 	for (;;) {
 		std::span<const std::uint8_t> view;
 		PeekStatus peeked = requests_->peek(view);
@@ -111,10 +111,8 @@ Result<std::optional<IncomingCall>> ShmPeerChannel::receive(const std::atomic<bo
 		}
 		if (stop.load(std::memory_order_acquire))
 			return std::optional<IncomingCall>();
-		if (Clock::now() < spin_until) {
-			cpu_relax();
+		if (spin.step(Clock::now()))
 			continue;
-		}
 		// SYNC POINT: a Dekker pair with ShmCallChannel::ring_shim():
 		// we announce sleep, fence, re-check the ring; the host
 		// publishes, fences, reads shim_sleeping.
@@ -124,7 +122,7 @@ Result<std::optional<IncomingCall>> ShmPeerChannel::receive(const std::atomic<bo
 		if (!requests_->pending() && !stop.load(std::memory_order_acquire))
 			futex_wait(&host_->req_doorbell, seen, kStopPoll);
 		store_relaxed(&shim_->shim_sleeping, 0u);
-		spin_until = Clock::now() + policy_.spin;
+		spin.restart(policy_.spin);
 	}
 }
 
@@ -196,7 +194,10 @@ Result<void> ShmPeerChannel::respond(const IncomingCall &call, const Reply &repl
 		fetch_add_seq_cst(&shim_->cmp_doorbell, 1u);
 		futex_wake(&shim_->cmp_doorbell, INT_MAX);
 	}
-	if (load_relaxed(&host_->async_waiters) != 0) {
+	// Only while async calls are outstanding and their collector sleeps:
+	// a signal per completion would cost a system call per call.
+	if (load_relaxed(&host_->async_waiters) != 0 &&
+	    load_relaxed(&host_->async_sleeping) != 0) {
 		const std::uint64_t one = 1;
 		// EAGAIN means the counter is saturated: the host is awake anyway.
 		[[maybe_unused]] ssize_t n = ::write(notify_fd_.get(), &one, sizeof(one));

@@ -125,6 +125,44 @@ Result<Bytes> Plugin::call(std::string_view op, ByteView payload) const
 	return call(op, payload, Deadline::after(default_deadline_));
 }
 
+Result<PendingCall> Plugin::submit(std::string_view op, ByteView payload, Deadline deadline) const
+{
+	const std::uint32_t index = TRY(instance_->operation(op));
+	ipc::Ticket ticket = TRY(instance_->submit(index, payload, deadline));
+	return PendingCall(instance_, ticket, deadline);
+}
+
+PendingCall::PendingCall(PendingCall &&other) noexcept
+	: instance_(std::move(other.instance_)), ticket_(other.ticket_), deadline_(other.deadline_)
+{
+}
+
+PendingCall &PendingCall::operator=(PendingCall &&other) noexcept
+{
+	if (this != &other) {
+		if (instance_)
+			instance_->abandon(ticket_);
+		instance_ = std::move(other.instance_);
+		ticket_ = other.ticket_;
+		deadline_ = other.deadline_;
+	}
+	return *this;
+}
+
+PendingCall::~PendingCall()
+{
+	if (instance_)
+		instance_->abandon(ticket_);
+}
+
+Result<Bytes> PendingCall::wait()
+{
+	if (!instance_)
+		return make_error(ErrorCode::InvalidArgument, "this call was already waited for");
+	auto instance = std::move(instance_);
+	return instance->wait(ticket_, deadline_);
+}
+
 void Plugin::submit_async(std::string_view op, ByteView payload, Deadline deadline,
 			  std::function<void(Result<Bytes>)> done) const
 {

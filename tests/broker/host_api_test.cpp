@@ -141,6 +141,40 @@ TEST_CASE("concurrent_callers_each_get_their_own_answer")
 	CHECK(wrong == 0);
 }
 
+TEST_CASE("submitted_calls_are_answered_in_any_order_they_are_waited_for")
+{
+	auto host = make_host();
+	auto echo = host->load(test::plugin("echo")).value();
+	std::vector<PendingCall> pending;
+	for (int i = 0; i < 40; ++i)
+		pending.push_back(echo.submit("echo", as_bytes("call " + std::to_string(i)),
+					      Deadline::after(30s)).value());
+	for (int i = 39; i >= 0; --i) {
+		auto r = pending[i].wait();
+		REQUIRE(r.has_value());
+		CHECK(as_string(r.value()) == "call " + std::to_string(i));
+	}
+	auto twice = pending[0].wait();
+	REQUIRE_FALSE(twice.has_value());
+	CHECK(twice.error().code == ErrorCode::InvalidArgument);
+}
+
+TEST_CASE("dropping_a_submitted_call_frees_its_slot")
+{
+	auto host = make_host();
+	auto echo = host->load(test::plugin("echo")).value();
+	const auto slots = host->options().geometry.cells;
+	// Four times as many dropped calls as there are slots: a leaked slot
+	// would make submit fail with ResourceExhausted.
+	for (std::uint32_t i = 0; i < 4 * slots; ++i) {
+		auto p = echo.submit("echo", as_bytes("dropped"), Deadline::after(30s));
+		REQUIRE_MESSAGE(p.has_value(), p.error().to_string());
+	}
+	auto r = echo.call("echo", as_bytes("after"), Deadline::after(30s));
+	REQUIRE(r.has_value());
+	CHECK(as_string(r.value()) == "after");
+}
+
 TEST_CASE("async_calls_complete_on_the_callers_io_context")
 {
 	auto host = make_host();

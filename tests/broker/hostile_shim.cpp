@@ -137,10 +137,20 @@ int main(int argc, char **argv)
 		publish(completion(id, slot, gen));
 		publish(completion(id, slot, gen));
 	} else if (mode == "bad_req_head") {
-		// Answer honestly, then claim to have consumed far more requests
-		// than were ever written: the next submit must notice.
+		// Answer every call honestly, but each time claim to have
+		// consumed far more requests than were ever written: the host
+		// must notice by the time it consults the head.
 		publish(completion(id, slot, gen));
 		store_release(&sc->req_head, std::uint64_t(1) << 40);
+		for (;;) {
+			while (requests.peek(view) != PeekStatus::Ready)
+				::usleep(50);
+			const auto *r = flatbuffers::GetRoot<wire::Request>(view.data());
+			const Bytes answer = completion(r->call_id(), r->slot(), r->generation());
+			requests.pop();
+			publish(answer);
+			store_release(&sc->req_head, std::uint64_t(1) << 40);
+		}
 	} else if (mode == "garbage_region") {
 		for (std::size_t i = 0; i < shim->size(); ++i)
 			reinterpret_cast<volatile std::uint8_t *>(shim->data())[i] =

@@ -26,6 +26,7 @@
 
 #include <bulkhead/bytes.hpp>
 #include <bulkhead/deadline.hpp>
+#include <bulkhead/ipc/channel.hpp>
 #include <bulkhead/ipc/layout.hpp>
 #include <bulkhead/result.hpp>
 
@@ -71,6 +72,29 @@ struct PluginInfo {
 	std::uint64_t ring_occupancy = 0;
 };
 
+// One submitted call, waited for later: keep several in flight from one
+// thread (pipelining) without an io_context. Move-only; destroying one that
+// was not waited for abandons the call (its answer is dropped).
+class PendingCall {
+public:
+	PendingCall(PendingCall &&other) noexcept;
+	PendingCall &operator=(PendingCall &&other) noexcept;
+	PendingCall(const PendingCall &) = delete;
+	PendingCall &operator=(const PendingCall &) = delete;
+	~PendingCall();
+
+	// Waits for the answer, until the deadline given at submit. Once.
+	Result<Bytes> wait();
+
+private:
+	friend class Plugin;
+	PendingCall(std::shared_ptr<broker::Instance> instance, ipc::Ticket ticket, Deadline deadline)
+		: instance_(std::move(instance)), ticket_(ticket), deadline_(deadline) {}
+	std::shared_ptr<broker::Instance> instance_; // null once waited for
+	ipc::Ticket ticket_;
+	Deadline deadline_;
+};
+
 // A handle to one loaded plugin instance. Cheap to copy.
 class Plugin {
 public:
@@ -82,6 +106,9 @@ public:
 	// with DeadlineExceeded, any others in flight with PluginCrashed.
 	Result<Bytes> call(std::string_view op, ByteView payload, Deadline deadline) const;
 	Result<Bytes> call(std::string_view op, ByteView payload) const;
+	// Sends the call now; the answer is collected by PendingCall::wait().
+	// Fails at once when every call slot stays busy until `deadline`.
+	Result<PendingCall> submit(std::string_view op, ByteView payload, Deadline deadline) const;
 
 	// The same, asynchronously: `token` is a Boost.Asio completion token
 	// with signature void(Result<Bytes>) (a callback, optionally bound to

@@ -53,6 +53,10 @@ public:
 	Result<std::uint32_t> operation(std::string_view op) const;
 
 	Result<Bytes> call(std::uint32_t op, ByteView payload, Deadline deadline);
+	// The two halves of call(), for callers that keep several in flight.
+	Result<ipc::Ticket> submit(std::uint32_t op, ByteView payload, Deadline deadline);
+	Result<Bytes> wait(ipc::Ticket ticket, Deadline deadline);
+	void abandon(ipc::Ticket ticket) { channel_->abandon(ticket); }
 	// `handler` runs on whichever thread reaps the completion, or on the
 	// caller's thread when submission fails; keep it short.
 	void call_async(std::uint32_t op, ByteView payload, Deadline deadline,

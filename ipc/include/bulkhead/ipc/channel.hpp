@@ -53,6 +53,9 @@ public:
 	// its late answer is dropped. Returns true if it did; false for a
 	// synchronous ticket, which ends by its own deadline.
 	virtual bool cancel(Ticket ticket, Error error) = 0;
+	// Forgets a synchronous call that will not be waited for; its slot
+	// is reused once the answer arrives (or at once, if it has).
+	virtual void abandon(Ticket ticket) = 0;
 	// Reaps whatever completions have arrived, without blocking.
 	virtual void poll() = 0;
 

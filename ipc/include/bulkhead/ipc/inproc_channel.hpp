@@ -25,6 +25,7 @@ public:
 	Result<Ticket> submit_async(std::uint32_t op, ByteView payload, Deadline deadline,
 				    CompletionHandler handler) override;
 	bool cancel(Ticket ticket, Error error) override;
+	void abandon(Ticket ticket) override;
 	void poll() override {}
 	void close(Error reason) override;
 	bool closed() const override;

@@ -38,6 +38,7 @@ struct HostControl {
 	alignas(kCacheLine) std::uint64_t cmp_head;      // completions consumed
 	alignas(kCacheLine) std::uint32_t sync_waiters;  // host threads asleep
 	std::uint32_t async_waiters;                     // async calls outstanding
+	std::uint32_t async_sleeping;                    // 1: the async collector sleeps
 };
 
 // Control words of the shim-written region.
@@ -71,6 +72,7 @@ static_assert(offsetof(HostControl, req_doorbell) == 1 * kCacheLine);
 static_assert(offsetof(HostControl, cmp_head) == 2 * kCacheLine);
 static_assert(offsetof(HostControl, sync_waiters) == 3 * kCacheLine);
 static_assert(offsetof(HostControl, async_waiters) == 3 * kCacheLine + 4);
+static_assert(offsetof(HostControl, async_sleeping) == 3 * kCacheLine + 8);
 static_assert(sizeof(ShimControl) == 4 * kCacheLine);
 static_assert(offsetof(ShimControl, shim_sleeping) == 1 * kCacheLine);
 static_assert(offsetof(ShimControl, cmp_doorbell) == 2 * kCacheLine);

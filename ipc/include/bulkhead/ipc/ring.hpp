@@ -50,6 +50,7 @@ private:
 	Geometry geometry_;
 	std::uint64_t *tail_;
 	const std::uint64_t *peer_head_;
+	std::uint64_t cached_head_ = 0; // private; atomic: producers share it
 };
 
 // Consumer end. One consumer at a time (callers serialise).

@@ -56,6 +56,11 @@ public:
 	// The eventfd the peer signals while async calls are outstanding.
 	int notify_fd() const { return notify_fd_.get(); }
 	const Geometry &geometry() const { return geometry_; }
+	// The async collector (the broker's io thread, woken by notify_fd())
+	// announces that it goes to sleep: the shim signals the eventfd only
+	// then. False when completions are already waiting: poll() first.
+	bool prepare_async_sleep();
+	void end_async_sleep();
 	// Requests published and not yet consumed by the peer (ring occupancy).
 	std::uint64_t requests_pending() const;
 
@@ -65,6 +70,7 @@ public:
 	Result<Ticket> submit_async(std::uint32_t op, ByteView payload, Deadline deadline,
 				    CompletionHandler handler) override;
 	bool cancel(Ticket ticket, Error error) override;
+	void abandon(Ticket ticket) override;
 	void poll() override;
 	void close(Error reason) override;
 	bool closed() const override { return closed_.load(std::memory_order_acquire); }
