@@ -167,6 +167,9 @@ void ShmCallChannel::ring_shim()
 	if (load_relaxed(&shim_->shim_sleeping) != 0) {
 		fetch_add_seq_cst(&host_->req_doorbell, 1u);
 		futex_wake(&host_->req_doorbell, 1);
+		// The woken shim is often placed on this CPU: let it run now
+		// rather than after our spin.
+		::sched_yield();
 	}
 }
 
@@ -259,8 +262,9 @@ Result<Bytes> ShmCallChannel::wait(Ticket ticket, Deadline deadline)
 		return make_error(ErrorCode::InvalidArgument,
 				  "the ticket is not a pending synchronous call");
 
-	SpinBudget spin(policy_.spin);
-	for (;;) {
+	store_relaxed(&host_->host_cpu, static_cast<std::uint32_t>(::sched_getcpu()));
+	SpinBudget spin(policy_.spin, &shim_->shim_cpu);
+	for (unsigned i = 0;; ++i) {
 		SlotState st = slot.state.load(std::memory_order_acquire);
 		if (st == SlotState::Done) {
 			Result<Bytes> result = std::move(*slot.result);
@@ -284,8 +288,10 @@ Result<Bytes> ShmCallChannel::wait(Ticket ticket, Deadline deadline)
 			}
 			continue;
 		}
-		auto now = Clock::now();
-		if (now >= deadline.time()) {
+		const bool spinning = spin.step();
+		if (spinning && (i & 7) != 0)
+			continue; // the deadline is read every 8th step
+		if (Clock::now() >= deadline.time()) {
 			SlotState expected = SlotState::InFlight;
 			if (slot.state.compare_exchange_strong(expected, SlotState::Abandoned,
 							       std::memory_order_acq_rel)) {
@@ -296,7 +302,7 @@ Result<Bytes> ShmCallChannel::wait(Ticket ticket, Deadline deadline)
 			}
 			continue;
 		}
-		if (spin.step(now))
+		if (spinning)
 			continue;
 		sleep_for_completion(slot, deadline);
 	}
@@ -331,6 +337,10 @@ void ShmCallChannel::poll() { pump(); }
 void ShmCallChannel::pump()
 {
 	thread_local std::vector<std::uint8_t> scratch;
+	// Spinning waiters call this in a loop: look before taking the lock,
+	// so an empty ring costs one load of a line nobody else writes.
+	if (!completions_->pending_at(load_acquire(&host_->cmp_head)))
+		return;
 	for (;;) {
 		// SYNC POINT: the pump lock. Both lock and unlock are RMWs
 		// (acq_rel), so a thread whose try-lock failed releases what it

@@ -82,7 +82,8 @@ Result<std::optional<IncomingCall>> ShmPeerChannel::receive(const std::atomic<bo
 		requests_->pop();
 		holding_request_ = false;
 	}
-	SpinBudget spin(policy_.spin);
+	store_relaxed(&shim_->shim_cpu, static_cast<std::uint32_t>(::sched_getcpu()));
+	SpinBudget spin(policy_.spin, &host_->host_cpu);
 	for (;;) {
 		std::span<const std::uint8_t> view;
 		PeekStatus peeked = requests_->peek(view);
@@ -111,7 +112,7 @@ Result<std::optional<IncomingCall>> ShmPeerChannel::receive(const std::atomic<bo
 		}
 		if (stop.load(std::memory_order_acquire))
 			return std::optional<IncomingCall>();
-		if (spin.step(Clock::now()))
+		if (spin.step())
 			continue;
 		// SYNC POINT: a Dekker pair with ShmCallChannel::ring_shim():
 		// we announce sleep, fence, re-check the ring; the host
@@ -193,6 +194,7 @@ Result<void> ShmPeerChannel::respond(const IncomingCall &call, const Reply &repl
 	if (load_relaxed(&host_->sync_waiters) != 0) {
 		fetch_add_seq_cst(&shim_->cmp_doorbell, 1u);
 		futex_wake(&shim_->cmp_doorbell, INT_MAX);
+		::sched_yield(); // a woken host is often placed on this CPU
 	}
 	// Only while async calls are outstanding and their collector sleeps:
 	// a signal per completion would cost a system call per call.

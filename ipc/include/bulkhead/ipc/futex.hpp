@@ -25,39 +25,50 @@ inline void cpu_relax()
 #endif
 }
 
-// Bounded spinning before a sleep. Every few microseconds it yields the CPU:
-// when the scheduler has put the peer on this same CPU (common with two
-// vCPUs), spinning only delays the peer it waits for; a yield lets it run.
-// When the peer is elsewhere, a yield with nothing else runnable returns at
-// once.
+// Bounded spinning before a sleep. It yields the CPU when the peer it waits
+// for shares this CPU (common with two vCPUs: spinning there only delays the
+// peer) and every few microseconds in any case; a yield with nothing else
+// runnable returns at once. The clock is read every few steps only.
 class SpinBudget {
 public:
 	using clock = std::chrono::steady_clock;
 	static constexpr std::chrono::microseconds kYieldEvery{5};
 
-	explicit SpinBudget(std::chrono::nanoseconds budget) { restart(budget); }
+	// `peer_cpu`: where the peer says it last ran (may be null or stale).
+	explicit SpinBudget(std::chrono::nanoseconds budget, const std::uint32_t *peer_cpu = nullptr)
+		: peer_cpu_(peer_cpu)
+	{
+		restart(budget);
+	}
 	void restart(std::chrono::nanoseconds budget)
 	{
 		auto now = clock::now();
 		until_ = now + budget;
 		next_yield_ = now + kYieldEvery;
 	}
-	// One step of spinning at `now`; false once the budget is spent.
-	bool step(clock::time_point now)
+	// One step of spinning; false once the budget is spent.
+	bool step()
 	{
+		if ((++steps_ & 7) != 0) {
+			cpu_relax();
+			return true;
+		}
+		auto now = clock::now();
 		if (now >= until_)
 			return false;
-		if (now >= next_yield_) {
+		bool shared = peer_cpu_ && static_cast<std::uint32_t>(::sched_getcpu()) ==
+						   __atomic_load_n(peer_cpu_, __ATOMIC_RELAXED);
+		if (shared || now >= next_yield_) {
 			::sched_yield();
 			next_yield_ = clock::now() + kYieldEvery;
-		} else {
-			cpu_relax();
 		}
 		return true;
 	}
 
 private:
+	const std::uint32_t *peer_cpu_;
 	clock::time_point until_, next_yield_;
+	unsigned steps_ = 0;
 };
 
 } // namespace bulkhead::ipc

@@ -39,12 +39,14 @@ struct HostControl {
 	alignas(kCacheLine) std::uint32_t sync_waiters;  // host threads asleep
 	std::uint32_t async_waiters;                     // async calls outstanding
 	std::uint32_t async_sleeping;                    // 1: the async collector sleeps
+	std::uint32_t host_cpu;                          // CPU a waiting host thread ran on
 };
 
 // Control words of the shim-written region.
 struct ShimControl {
 	alignas(kCacheLine) std::uint64_t req_head;      // requests consumed
 	alignas(kCacheLine) std::uint32_t shim_sleeping; // 1 while the shim sleeps
+	std::uint32_t shim_cpu;                          // CPU the shim last served on
 	alignas(kCacheLine) std::uint32_t cmp_doorbell;  // futex: host threads sleep here
 	alignas(kCacheLine) std::uint64_t cmp_tail;      // completions produced
 };
@@ -73,6 +75,8 @@ static_assert(offsetof(HostControl, cmp_head) == 2 * kCacheLine);
 static_assert(offsetof(HostControl, sync_waiters) == 3 * kCacheLine);
 static_assert(offsetof(HostControl, async_waiters) == 3 * kCacheLine + 4);
 static_assert(offsetof(HostControl, async_sleeping) == 3 * kCacheLine + 8);
+static_assert(offsetof(HostControl, host_cpu) == 3 * kCacheLine + 12);
+static_assert(offsetof(ShimControl, shim_cpu) == 1 * kCacheLine + 4);
 static_assert(sizeof(ShimControl) == 4 * kCacheLine);
 static_assert(offsetof(ShimControl, shim_sleeping) == 1 * kCacheLine);
 static_assert(offsetof(ShimControl, cmp_doorbell) == 2 * kCacheLine);
