@@ -85,7 +85,22 @@ PushStatus RingWriter::push(std::span<const std::uint8_t> message)
 	if (!message.empty()) // an empty span's data() may be null: UB for memcpy
 		std::memcpy(c.data, message.data(), message.size());
 	publish(c, static_cast<std::uint32_t>(message.size()));
+	prefetch_after(c);
 	return PushStatus::Ok;
+}
+
+void RingWriter::prefetch_after(const Claim &claim) const
+{
+	const auto *next = reinterpret_cast<const char *>(cell_at(cells_, geometry_, claim.position + 1));
+	__builtin_prefetch(next, 1, 3);
+	__builtin_prefetch(next + kCacheLine, 1, 3);
+}
+
+void RingReader::prefetch_next() const
+{
+	const auto *next = reinterpret_cast<const char *>(cell_at(cells_, geometry_, position_ + 1));
+	__builtin_prefetch(next, 0, 3);
+	__builtin_prefetch(next + kCacheLine, 0, 3);
 }
 
 PeekStatus RingReader::peek(std::span<const std::uint8_t> &out) const

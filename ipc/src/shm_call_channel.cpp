@@ -374,6 +374,7 @@ bool ShmCallChannel::drain_one(std::vector<std::uint8_t> &scratch)
 	}
 	// Copy, then verify, then read (DESIGN.md §2 rule 3).
 	scratch.assign(view.begin(), view.end());
+	completions_->prefetch_next();
 	completions_->pop();
 
 	flatbuffers::Verifier verifier(scratch.data(), scratch.size(), 8, 16);

@@ -108,6 +108,7 @@ Result<std::optional<IncomingCall>> ShmPeerChannel::receive(const std::atomic<bo
 			if (r->payload())
 				call.payload = {r->payload()->data(), r->payload()->size()};
 			holding_request_ = true;
+			requests_->prefetch_next();
 			return std::optional<IncomingCall>(call);
 		}
 		if (stop.load(std::memory_order_acquire))
@@ -187,6 +188,7 @@ Result<void> ShmPeerChannel::respond(const IncomingCall &call, const Reply &repl
 	}
 	std::memcpy(claim.data, fbb.GetBufferPointer(), fbb.GetSize());
 	completions_->publish(claim, fbb.GetSize());
+	completions_->prefetch_after(claim);
 	// SYNC POINT: a Dekker pair with ShmCallChannel::sleep_for_completion():
 	// we publish, fence, read sync_waiters; a host thread counts itself,
 	// fences, re-checks the ring.

@@ -44,6 +44,9 @@ public:
 	void publish(const Claim &claim, std::uint32_t len);
 	// claim + copy + publish.
 	PushStatus push(std::span<const std::uint8_t> message);
+	// Starts fetching, for writing, the cell after `claim`: its cache
+	// line still sits in the consumer's cache from the last lap.
+	void prefetch_after(const Claim &claim) const;
 
 private:
 	std::byte *cells_;
@@ -75,6 +78,9 @@ public:
 	// The same for the cell at `position`; touches no consumer state, so
 	// threads that do not hold the consumer role may ask.
 	bool pending_at(std::uint64_t position) const;
+	// Starts fetching the next cell, which the producer is writing on
+	// another core, while the current one is processed.
+	void prefetch_next() const;
 	std::uint64_t position() const { return position_; }
 
 private:
