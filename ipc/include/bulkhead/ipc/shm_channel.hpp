@@ -146,7 +146,6 @@ private:
 	std::unique_ptr<RingReader> requests_;
 	std::unique_ptr<RingWriter> completions_;
 	bool holding_request_ = false;
-	std::uint64_t responded_ = 0;
 };
 
 } // namespace bulkhead::ipc

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: Apache-2.0
+// Supervising a running instance on the supervisor thread: its pidfd, its
+// control socket and its async-completion eventfd, and the one verdict its
+// death becomes.
+#include <bulkhead/broker/instance.hpp>
+
+#include <cerrno>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+
+#include <bulkhead/ipc/shim_protocol.hpp>
+#include <bulkhead/log.hpp>
+
+#include "instance_watchers.hpp"
+
+namespace bulkhead::broker {
+
+namespace asio = boost::asio;
+namespace sp = ipc::shim_protocol;
+
+void Instance::watch()
+{
+	auto w = std::make_shared<Watchers>(supervisor_->io());
+	w->pidfd.assign(dup_cloexec(process_.pidfd()).release());
+	w->control.assign(dup_cloexec(control_.get()).release());
+	w->notify.assign(dup_cloexec(channel_->notify_fd()).release());
+	watchers_ = w;
+	std::weak_ptr<Instance> weak = weak_from_this();
+
+	asio::post(supervisor_->io(), [w, weak] {
+		w->pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
+				    [weak](boost::system::error_code ec) {
+					    if (ec)
+						    return;
+					    if (auto self = weak.lock())
+						    self->on_exit();
+				    });
+
+		struct ControlLoop {
+			std::shared_ptr<Watchers> w;
+			std::weak_ptr<Instance> weak;
+			void operator()(boost::system::error_code ec) const
+			{
+				if (ec)
+					return;
+				std::uint8_t buf[256];
+				for (;;) {
+					ssize_t n = ::recv(w->control.native_handle(), buf, sizeof buf,
+							   MSG_DONTWAIT);
+					if (n > 0)
+						continue; // late control messages: nothing to do
+					if (n < 0 && errno == EAGAIN) {
+						w->control.async_wait(
+							asio::posix::stream_descriptor::wait_read, *this);
+						return;
+					}
+					if (n < 0 && errno == EINTR)
+						continue;
+					if (auto self = weak.lock())
+						self->on_control_hangup();
+					return;
+				}
+			}
+		};
+		w->control.async_wait(asio::posix::stream_descriptor::wait_read, ControlLoop{w, weak});
+
+		struct NotifyLoop {
+			std::shared_ptr<Watchers> w;
+			std::weak_ptr<Instance> weak;
+			void operator()(boost::system::error_code ec) const
+			{
+				if (ec)
+					return;
+				auto self = weak.lock();
+				if (!self)
+					return;
+				self->channel_->end_async_sleep();
+				std::uint64_t count;
+				[[maybe_unused]] ssize_t n =
+					::read(w->notify.native_handle(), &count, sizeof count);
+				arm(*self);
+			}
+			// Reaps, then sleeps on the eventfd once nothing is left.
+			void arm(Instance &self) const
+			{
+				do
+					self.channel_->poll();
+				while (!self.channel_->prepare_async_sleep());
+				w->notify.async_wait(asio::posix::stream_descriptor::wait_read, *this);
+			}
+		};
+		if (auto self = weak.lock())
+			NotifyLoop{w, weak}.arm(*self);
+	});
+}
+
+void Instance::on_control_hangup()
+{
+	if (!alive() || kill_reason_.load() != Termination::None)
+		return;
+	std::weak_ptr<Instance> weak = weak_from_this();
+	watchers_->grace.expires_after(kHangupGrace);
+	watchers_->grace.async_wait([weak](boost::system::error_code ec) {
+		if (ec)
+			return;
+		if (auto self = weak.lock(); self && self->alive())
+			self->kill(Termination::Protocol, "the shim closed its control channel");
+	});
+}
+
+void Instance::on_exit()
+{
+	auto status = process_.try_reap();
+	if (!status) {
+		// Readable without an exit: not expected, but never reap twice.
+		std::weak_ptr<Instance> weak = weak_from_this();
+		watchers_->pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
+					    [weak](boost::system::error_code ec) {
+						    if (!ec)
+							    if (auto self = weak.lock())
+								    self->on_exit();
+					    });
+		return;
+	}
+	const Termination reason = kill_reason_.load();
+	std::string detail;
+	{
+		std::lock_guard lock(mutex_);
+		detail = kill_detail_;
+	}
+	Error e;
+	e.signal = status->signaled ? status->signal : 0;
+	e.exit_status = status->signaled ? 0 : status->status;
+	switch (reason) {
+	case Termination::Deadline:
+		e.code = ErrorCode::PluginCrashed;
+		e.termination = Termination::Deadline;
+		e.message = detail;
+		break;
+	case Termination::Protocol:
+		e.code = ErrorCode::ProtocolViolation;
+		e.termination = Termination::Protocol;
+		e.message = detail;
+		break;
+	case Termination::HostRequest:
+		e.code = ErrorCode::Unavailable;
+		e.termination = Termination::HostRequest;
+		e.message = detail;
+		break;
+	default:
+		e.code = ErrorCode::PluginCrashed;
+		e.termination = status->signaled ? Termination::Signal : Termination::Exit;
+		if (!status->signaled && status->status == sp::kExitBrokerGone)
+			e.message = "the shim lost its descriptors to the broker";
+		else if (!status->signaled && status->status == sp::kExitStartFailed)
+			e.message = "the shim failed; its log says why";
+		else
+			e.message = "the instance died";
+		break;
+	}
+	e = annotate(std::move(e));
+	// Dead before the calls fail: a caller that sees the error sees !alive().
+	{
+		std::lock_guard lock(exit_mutex_);
+		exit_error_ = e;
+		exited_.store(true, std::memory_order_release);
+	}
+	channel_->close(e);
+	exit_cv_.notify_all();
+	if (reason == Termination::HostRequest)
+		log::info("plugin {} instance {} stopped ({})", name_, id_, describe(*status));
+	else
+		log::warning("{}", e.to_string());
+	watchers_->close();
+}
+
+} // namespace bulkhead::broker
