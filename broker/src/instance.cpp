@@ -113,6 +113,13 @@ Result<void> Instance::handshake(const std::string &plugin_path, const InstanceO
 		return Unexpected(std::move(e));
 	};
 
+	// Refusing a shim that is still running: end it first, then say why.
+	auto refuse = [&](ErrorCode code, std::string message) {
+		process_.kill();
+		process_.reap();
+		return make_error(code, std::move(message));
+	};
+
 	auto hello_msg = ipc::control::receive(control_.get(), Deadline::after(options.start_deadline));
 	if (!hello_msg.has_value()) {
 		if (hello_msg.error().code == ErrorCode::Unavailable)
@@ -132,17 +139,13 @@ Result<void> Instance::handshake(const std::string &plugin_path, const InstanceO
 		return make_error(ErrorCode::InvalidArgument, msg ? msg->str() : "the shim failed to start");
 	}
 	if (m->body_type() != ctl::Body::Hello) {
-		process_.kill();
-		process_.reap();
-		return make_error(ErrorCode::ProtocolViolation, "the shim's first message is not Hello");
+		return refuse(ErrorCode::ProtocolViolation, "the shim's first message is not Hello");
 	}
 	const auto *hello = m->body_as_Hello();
 	const std::string their_hash = hello->schema_hash() ? hello->schema_hash()->str() : "";
 	if (hello->protocol_version() != ipc::control::protocol_version() ||
 	    their_hash != ipc::control::schema_hash()) {
-		process_.kill();
-		process_.reap();
-		return make_error(ErrorCode::FailedPrecondition,
+		return refuse(ErrorCode::FailedPrecondition,
 				  fmt::format("the shim speaks protocol version {} with schema {}, "
 					      "the host protocol version {} with schema {}",
 					      hello->protocol_version(), their_hash,
@@ -150,9 +153,7 @@ Result<void> Instance::handshake(const std::string &plugin_path, const InstanceO
 					      ipc::control::schema_hash()));
 	}
 	if (!hello->plugin_name() || hello->plugin_name()->size() == 0 || !hello->plugin_version()) {
-		process_.kill();
-		process_.reap();
-		return make_error(ErrorCode::ProtocolViolation, "the shim's Hello names no plugin");
+		return refuse(ErrorCode::ProtocolViolation, "the shim's Hello names no plugin");
 	}
 	name_ = hello->plugin_name()->str();
 	version_ = hello->plugin_version()->str();
@@ -182,9 +183,7 @@ Result<void> Instance::handshake(const std::string &plugin_path, const InstanceO
 	}
 	const auto *d = ipc::control::root(done.value());
 	if (d->body_type() != ctl::Body::InitDone) {
-		process_.kill();
-		process_.reap();
-		return make_error(ErrorCode::ProtocolViolation, "the shim did not answer Init");
+		return refuse(ErrorCode::ProtocolViolation, "the shim did not answer Init");
 	}
 	if (!d->body_as_InitDone()->ok()) {
 		const auto *msg = d->body_as_InitDone()->message();
