@@ -15,6 +15,7 @@
 
 #include "shm_memory.hpp"
 #include "wire.hpp"
+#include "wire_encode.hpp"
 
 namespace bulkhead::ipc {
 
@@ -104,7 +105,7 @@ std::uint64_t ShmCallChannel::requests_pending() const
 
 std::size_t ShmCallChannel::max_payload() const
 {
-	return requests_->capacity() - wire::kEnvelopeBytes;
+	return requests_->capacity() - wire::request_size(0);
 }
 
 Error ShmCallChannel::closed_error() const
@@ -202,14 +203,15 @@ Result<Ticket> ShmCallChannel::submit_impl(std::uint32_t op, ByteView payload,
 	slot.state.store(SlotState::InFlight, std::memory_order_release);
 	const Ticket ticket{index, slot.generation};
 
-	thread_local flatbuffers::FlatBufferBuilder fbb(256);
-	fbb.Clear();
-	auto data = fbb.CreateVector(payload.data(), payload.size());
-	fbb.Finish(bulkhead::wire::CreateRequest(fbb, slot.call_id, index, slot.generation, op,
-						 deadline.is_never() ? 0 : deadline.ns(), data));
-
-	PushStatus status = requests_->push({fbb.GetBufferPointer(), fbb.GetSize()});
+	RingWriter::Claim claim;
+	PushStatus status = requests_->claim(claim);
 	if (status == PushStatus::Ok) {
+		// Encoded in place: the cell is ours until published.
+		const std::size_t size =
+			wire::encode_request(claim.data, slot.call_id, index, slot.generation, op,
+					     deadline.is_never() ? 0 : deadline.ns(), payload);
+		requests_->publish(claim, static_cast<std::uint32_t>(size));
+		requests_->prefetch_after(claim);
 		ring_shim();
 		if (async && closed())
 			cancel(ticket, closed_error());
@@ -220,10 +222,6 @@ Result<Ticket> ShmCallChannel::submit_impl(std::uint32_t op, ByteView payload,
 	if (status == PushStatus::Corrupt) {
 		violation("the shim's request-ring head is ahead of the requests written");
 		error = closed_error();
-	} else if (status == PushStatus::TooLarge) {
-		error = Error(ErrorCode::InvalidArgument,
-			      fmt::format("request of {} bytes does not fit a ring cell of {}",
-					  fbb.GetSize(), requests_->capacity()));
 	} else {
 		error = Error(ErrorCode::ResourceExhausted, "the request ring is full");
 	}
@@ -256,7 +254,7 @@ Result<Bytes> ShmCallChannel::wait(Ticket ticket, Deadline deadline)
 		return make_error(ErrorCode::InvalidArgument,
 				  "the ticket is not a pending synchronous call");
 
-	store_relaxed(&host_->host_cpu, static_cast<std::uint32_t>(::sched_getcpu()));
+	publish_cpu(&host_->host_cpu);
 	SpinBudget spin(policy_.spin, &shim_->shim_cpu);
 	for (unsigned i = 0;; ++i) {
 		SlotState st = slot.state.load(std::memory_order_acquire);

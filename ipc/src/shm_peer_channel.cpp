@@ -15,6 +15,7 @@
 
 #include "shm_memory.hpp"
 #include "wire.hpp"
+#include "wire_encode.hpp"
 
 namespace bulkhead::ipc {
 
@@ -71,7 +72,7 @@ Result<std::unique_ptr<ShmPeerChannel>> ShmPeerChannel::open(UniqueFd host_regio
 
 std::size_t ShmPeerChannel::max_reply() const
 {
-	return completions_->capacity() - wire::kEnvelopeBytes;
+	return completions_->capacity() - wire::completion_size(0, 0, true);
 }
 
 void ShmPeerChannel::wake() { futex_wake(&host_->req_doorbell, 1); }
@@ -82,7 +83,7 @@ Result<std::optional<IncomingCall>> ShmPeerChannel::receive(const std::atomic<bo
 		requests_->pop();
 		holding_request_ = false;
 	}
-	store_relaxed(&shim_->shim_cpu, static_cast<std::uint32_t>(::sched_getcpu()));
+	publish_cpu(&shim_->shim_cpu);
 	SpinBudget spin(policy_.spin, &host_->host_cpu);
 	for (;;) {
 		std::span<const std::uint8_t> view;
@@ -130,46 +131,24 @@ Result<std::optional<IncomingCall>> ShmPeerChannel::receive(const std::atomic<bo
 
 Result<void> ShmPeerChannel::respond(const IncomingCall &call, const Reply &reply)
 {
-	thread_local flatbuffers::FlatBufferBuilder fbb(256);
-	auto build = [&](const Reply &r) {
-		fbb.Clear();
-		flatbuffers::Offset<flatbuffers::Vector<std::uint8_t>> data;
-		flatbuffers::Offset<flatbuffers::String> message;
-		if (r.ok)
-			data = fbb.CreateVector(r.payload.data(), r.payload.size());
-		else
-			message = fbb.CreateString(r.message.data(), r.message.size());
-		bulkhead::wire::CompletionBuilder b(fbb);
-		b.add_call_id(call.call_id);
-		b.add_slot(call.slot);
-		b.add_generation(call.generation);
-		if (r.ok)
-			b.add_payload(data);
-		else {
-			b.add_status(wire::to_status(r.code));
-			b.add_message(message);
-		}
-		fbb.Finish(b.Finish());
-	};
-	build(reply);
+	// An answer that does not fit becomes an error that says so; an error
+	// message that does not fit is cut.
 	std::string too_large;
-	// Enforce the advertised max_reply(), not only what happens to fit the
-	// cell: the envelope is smaller than its reserve.
-	if ((reply.ok && reply.payload.size() > max_reply()) ||
-	    fbb.GetSize() > completions_->capacity()) {
+	ByteView payload = reply.ok ? reply.payload : ByteView{};
+	std::string_view message = reply.ok ? std::string_view{} : reply.message;
+	bool ok = reply.ok;
+	bulkhead::wire::Status status = ok ? bulkhead::wire::Status::Ok : wire::to_status(reply.code);
+	if (ok && payload.size() > max_reply()) {
 		too_large = fmt::format("reply of {} bytes exceeds the channel's maximum of {} bytes",
-					reply.ok ? reply.payload.size() : reply.message.size(),
-					max_reply());
-		build(Reply::failure(ErrorCode::ResourceExhausted, too_large));
+					payload.size(), max_reply());
+		ok = false;
+		status = wire::to_status(ErrorCode::ResourceExhausted);
+		payload = {};
+		message = too_large;
 	}
-
-	// The reply is in the builder: release the request cell before the
-	// host can see the answer, free the slot and reuse it for a request
-	// that needs this cell.
-	if (holding_request_) {
-		requests_->pop();
-		holding_request_ = false;
-	}
+	const std::size_t room = completions_->capacity() - wire::completion_size(0, 0, false);
+	if (!ok && message.size() > room)
+		message = message.substr(0, room);
 
 	RingWriter::Claim claim;
 	for (unsigned attempt = 0;; ++attempt) {
@@ -186,8 +165,16 @@ Result<void> ShmPeerChannel::respond(const IncomingCall &call, const Reply &repl
 		else
 			std::this_thread::yield();
 	}
-	std::memcpy(claim.data, fbb.GetBufferPointer(), fbb.GetSize());
-	completions_->publish(claim, fbb.GetSize());
+	// The reply may view the request's own cell: encode first. Then
+	// release the request cell before the host can see the answer, free
+	// the slot and reuse it for a request that needs this cell.
+	const std::size_t size = wire::encode_completion(claim.data, call.call_id, call.slot,
+							 call.generation, status, payload, message);
+	if (holding_request_) {
+		requests_->pop();
+		holding_request_ = false;
+	}
+	completions_->publish(claim, static_cast<std::uint32_t>(size));
 	completions_->prefetch_after(claim);
 	// SYNC POINT: a Dekker pair with ShmCallChannel::sleep_for_completion():
 	// we publish, fence, read sync_waiters; a host thread counts itself,

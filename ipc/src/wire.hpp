@@ -26,7 +26,4 @@ inline std::optional<ErrorCode> from_status(bulkhead::wire::Status s)
 	return static_cast<ErrorCode>(v);
 }
 
-// Bytes a Request or Completion adds around its payload, generously.
-inline constexpr std::size_t kEnvelopeBytes = 96;
-
 } // namespace bulkhead::ipc::wire

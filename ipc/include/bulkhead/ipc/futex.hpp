@@ -25,6 +25,16 @@ inline void cpu_relax()
 #endif
 }
 
+// Publishes the CPU this thread runs on into `word`, a line the peer reads
+// on every call: written only when it changes, so that line is not pulled
+// away from the peer's cache on every call.
+inline void publish_cpu(std::uint32_t *word)
+{
+	const auto cpu = static_cast<std::uint32_t>(::sched_getcpu());
+	if (__atomic_load_n(word, __ATOMIC_RELAXED) != cpu)
+		__atomic_store_n(word, cpu, __ATOMIC_RELAXED);
+}
+
 // Bounded spinning before a sleep. It yields the CPU when the peer it waits
 // for shares this CPU (common with two vCPUs: spinning there only delays the
 // peer) and every few microseconds in any case; a yield with nothing else
