@@ -41,8 +41,13 @@ echo "== TSan: ring and channel code"
 configure build-tsan -Db_sanitize=thread -Db_lundef=false
 # Only the ipc suite runs here: TSan cannot follow ordering across
 # processes, so the process-level suites are checked by the other builds.
-ninja -C build-tsan -j"$jobs" tests/ipc/ring_test tests/ipc/shm_memory_test \
-	tests/ipc/channel_conformance_test
+ipc_targets=$(meson introspect build-tsan --tests | python3 -c '
+import json, os, sys
+for t in json.load(sys.stdin):
+    if any(s.split(":")[-1] == "ipc" for s in t["suite"]):
+        print(os.path.relpath(t["cmd"][0], "build-tsan"))')
+# shellcheck disable=SC2086 # one target per word
+ninja -C build-tsan -j"$jobs" $ipc_targets
 TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --no-rebuild --print-errorlogs \
 	--num-processes 1 --suite ipc || status=1
 
