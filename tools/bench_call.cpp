@@ -65,12 +65,14 @@ Results (one sample = one timed round trip unless said otherwise):
   uds_rtt         ns       the same flatbuffers Request/Completion over a
                            blocking AF_UNIX SOCK_SEQPACKET socket pair to a
                            peer process, back to back
-  shm_pipelined   calls/s  the better of two ways to keep the shim busy
+  shm_pipelined   calls/s  the best of three ways to keep the shim busy
                            through the public API: Plugin::async_call with
                            32 calls in flight (handlers bound to an executor
-                           the caller runs), and back-to-back Plugin::call
-                           from one thread per CPU less one (the shim's);
-                           each rate and its host CPU cost is logged. ONE
+                           the caller runs), Plugin::submit with 32 calls in
+                           flight collected by PendingCall::wait, and
+                           back-to-back Plugin::call from one thread per CPU
+                           less one (the shim's); each rate and its host CPU
+                           cost is logged. ONE
                            rate over the whole run: median = p99 = that
                            rate, samples = calls
 
