@@ -40,6 +40,12 @@ std::string_view to_string(Termination termination)
 	return "unknown";
 }
 
+std::string describe_signal(int signal)
+{
+	const char *abbrev = sigabbrev_np(signal);
+	return fmt::format("signal {} (SIG{})", signal, abbrev ? abbrev : "?");
+}
+
 std::string Error::to_string() const
 {
 	std::string out(bulkhead::to_string(code));
@@ -47,8 +53,7 @@ std::string Error::to_string() const
 		out += fmt::format(": plugin {}#{}", plugin, instance);
 	switch (termination) {
 	case Termination::Signal:
-		out += fmt::format(": killed by signal {} (SIG{})", signal,
-				   sigabbrev_np(signal) ? sigabbrev_np(signal) : "?");
+		out += ": killed by " + describe_signal(signal);
 		break;
 	case Termination::Exit:
 		out += fmt::format(": exited with status {}", exit_status);

@@ -119,19 +119,27 @@ Result<void> Instance::handshake(const std::string &plugin_path, const InstanceO
 		process_.reap();
 		return make_error(code, std::move(message));
 	};
-
-	auto hello_msg = ipc::control::receive(control_.get(), Deadline::after(options.start_deadline));
-	if (!hello_msg.has_value()) {
-		if (hello_msg.error().code == ErrorCode::Unavailable)
-			return died("before the handshake");
+	// A control message that did not come: the shim died (say how), or
+	// missed its deadline and is killed, or the socket failed.
+	auto no_message = [&](Error error, std::string_view when,
+			      std::string missed) -> Unexpected<Error> {
+		if (error.code == ErrorCode::Unavailable)
+			return died(when);
 		process_.kill();
 		process_.reap();
-		if (hello_msg.error().code == ErrorCode::DeadlineExceeded)
-			return make_error(ErrorCode::DeadlineExceeded,
-					  fmt::format("the shim for {} sent no handshake within {} ms",
-						      plugin_path, options.start_deadline.count()));
-		return Unexpected(std::move(hello_msg).error());
-	}
+		if (error.code != ErrorCode::DeadlineExceeded)
+			return Unexpected(std::move(error));
+		Error e(ErrorCode::DeadlineExceeded, std::move(missed));
+		e.termination = Termination::Deadline;
+		return Unexpected(std::move(e));
+	};
+
+	auto hello_msg = ipc::control::receive(control_.get(), Deadline::after(options.start_deadline));
+	if (!hello_msg.has_value())
+		return no_message(std::move(hello_msg).error(), "before the handshake",
+				  fmt::format("the shim for {} sent no handshake within {} ms; "
+					      "it was killed",
+					      plugin_path, options.start_deadline.count()));
 	const auto *m = ipc::control::root(hello_msg.value());
 	if (m->body_type() == ctl::Body::Fatal) {
 		const auto *msg = m->body_as_Fatal()->message();
@@ -167,20 +175,10 @@ Result<void> Instance::handshake(const std::string &plugin_path, const InstanceO
 	TRY(ipc::control::send(control_.get(), {fbb.GetBufferPointer(), fbb.GetSize()},
 			       Deadline::after(options.init_deadline)));
 	auto done = ipc::control::receive(control_.get(), Deadline::after(options.init_deadline));
-	if (!done.has_value()) {
-		if (done.error().code == ErrorCode::Unavailable)
-			return died("during init");
-		process_.kill();
-		process_.reap();
-		if (done.error().code == ErrorCode::DeadlineExceeded) {
-			Error e(ErrorCode::DeadlineExceeded,
-				fmt::format("init did not finish within {} ms; the shim was killed",
-					    options.init_deadline.count()));
-			e.termination = Termination::Deadline;
-			return Unexpected(std::move(e));
-		}
-		return Unexpected(std::move(done).error());
-	}
+	if (!done.has_value())
+		return no_message(std::move(done).error(), "during init",
+				  fmt::format("init did not finish within {} ms; the shim was killed",
+					      options.init_deadline.count()));
 	const auto *d = ipc::control::root(done.value());
 	if (d->body_type() != ctl::Body::InitDone) {
 		return refuse(ErrorCode::ProtocolViolation, "the shim did not answer Init");

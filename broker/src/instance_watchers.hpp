@@ -4,8 +4,6 @@
 #pragma once
 
 #include <chrono>
-#include <csignal>
-#include <cstring>
 #include <fcntl.h>
 #include <string>
 
@@ -26,8 +24,7 @@ inline constexpr auto kHangupGrace = std::chrono::milliseconds(100);
 inline std::string describe(const ExitStatus &s)
 {
 	if (s.signaled)
-		return fmt::format("killed by signal {} (SIG{})", s.signal,
-				   sigabbrev_np(s.signal) ? sigabbrev_np(s.signal) : "?");
+		return "killed by " + describe_signal(s.signal);
 	return fmt::format("exited with status {}", s.status);
 }
 

@@ -38,6 +38,9 @@ enum class Termination : std::uint8_t {
 
 std::string_view to_string(Termination termination);
 
+// "signal 11 (SIGSEGV)": how a signal is named in every error and log line.
+std::string describe_signal(int signal);
+
 struct Error {
 	ErrorCode code = ErrorCode::Internal;
 	std::string message;
