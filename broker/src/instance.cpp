@@ -7,7 +7,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/steady_timer.hpp>
@@ -35,18 +34,9 @@ Error Instance::annotate(Error e) const
 }
 
 Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> supervisor,
-						  const std::string &plugin_path,
+						  const SealedPayload &payload,
 						  const InstanceOptions &options, std::uint64_t id)
 {
-	struct stat st;
-	if (plugin_path.empty() || plugin_path.find('\0') != std::string::npos)
-		return make_error(ErrorCode::InvalidArgument, "the plugin path is empty");
-	if (::stat(plugin_path.c_str(), &st) != 0)
-		return make_error(errno == ENOENT ? ErrorCode::NotFound : ErrorCode::InvalidArgument,
-				  fmt::format("plugin {}: {}", plugin_path, strerrordesc_np(errno)));
-	if (!S_ISREG(st.st_mode))
-		return make_error(ErrorCode::InvalidArgument,
-				  fmt::format("plugin {} is not a regular file", plugin_path));
 	if (::access(options.shim_path.c_str(), X_OK) != 0)
 		return make_error(ErrorCode::NotFound,
 				  fmt::format("shim executable '{}' is missing or not executable "
@@ -57,7 +47,7 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	inst->supervisor_ = std::move(supervisor);
 	inst->id_ = id;
 	inst->options_ = options;
-	inst->name_ = plugin_path; // until the shim names it
+	inst->name_ = payload.label(); // until the shim names it
 	inst->channel_ = TRY(ipc::ShmCallChannel::create(options.geometry, options.host_wait));
 
 	int sv[2];
@@ -70,23 +60,26 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 		return Unexpected(errno_error("pipe2", errno));
 	UniqueFd lifeline_read(lp[0]);
 	inst->lifeline_ = UniqueFd(lp[1]);
+	UniqueFd payload_fd = TRY(payload.read_only());
 
 	SpawnSpec spec;
 	spec.executable = options.shim_path;
-	spec.argv = {options.shim_path, sp::kPluginFlag, plugin_path, sp::kSpinFlag,
+	spec.argv = {options.shim_path, sp::kPluginFlag, payload.label(), sp::kSpinFlag,
 		     std::to_string(options.shim_spin.count())};
 	const ipc::PeerFds peer = inst->channel_->peer_fds();
 	spec.fds = {{shim_control.get(), sp::kControlFd},
 		    {peer.host_region, sp::kHostRegionFd},
 		    {peer.shim_region, sp::kShimRegionFd},
 		    {peer.notify, sp::kNotifyFd},
-		    {lifeline_read.get(), sp::kLifelineFd}};
+		    {lifeline_read.get(), sp::kLifelineFd},
+		    {payload_fd.get(), sp::kPayloadFd}};
 	inst->process_ = TRY(inst->supervisor_->run_sync([&] { return ShimProcess::spawn(spec); }));
 	shim_control.reset();
 	lifeline_read.reset();
+	payload_fd.reset();
 	inst->channel_->release_peer_fds();
 
-	auto hs = inst->handshake(plugin_path, options);
+	auto hs = inst->handshake(payload.label(), options);
 	if (!hs.has_value())
 		return Unexpected(inst->annotate(std::move(hs).error()));
 

@@ -68,7 +68,8 @@ Result<Plugin> Host::load(const std::string &path, LoadOptions load)
 		std::lock_guard lock(mutex_);
 		id = next_instance_++;
 	}
-	auto instance = TRY(broker::Instance::start(supervisor_, path, o, id));
+	auto payload = TRY(broker::SealedPayload::read_file(path));
+	auto instance = TRY(broker::Instance::start(supervisor_, payload, o, id));
 	{
 		std::lock_guard lock(mutex_);
 		instances_.push_back(instance);

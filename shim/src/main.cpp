@@ -80,13 +80,20 @@ Options parse(int argc, char **argv)
 			fatal(fmt::format("unknown argument '{}'", a));
 	}
 	if (o.plugin.empty())
-		fatal("no --plugin given");
+		o.plugin = "plugin";
 	return o;
 }
 
+// Loads the sealed payload the broker verified: dlopen through the
+// descriptor, never through a path someone could swap.
 const bulkhead_plugin_descriptor *load_plugin(const std::string &path)
 {
-	void *handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+	unsigned char magic[4] = {};
+	if (::pread(sp::kPayloadFd, magic, sizeof magic, 0) != sizeof magic ||
+	    std::memcmp(magic, "\x7f" "ELF", 4) != 0)
+		fatal(fmt::format("cannot load plugin {}: it is not an ELF shared object", path));
+	const std::string self = fmt::format("/proc/self/fd/{}", sp::kPayloadFd);
+	void *handle = ::dlopen(self.c_str(), RTLD_NOW | RTLD_LOCAL);
 	if (!handle) {
 		const char *e = ::dlerror();
 		fatal(fmt::format("cannot load plugin {}: {}", path, e ? e : "unknown error"));

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <bulkhead/broker/shim_process.hpp>
+#include <bulkhead/broker/payload.hpp>
 #include <bulkhead/broker/supervisor.hpp>
 #include <bulkhead/ipc/shm_channel.hpp>
 
@@ -35,10 +36,12 @@ struct InstanceOptions {
 
 class Instance : public std::enable_shared_from_this<Instance> {
 public:
-	// Spawns the shim, runs the handshake (protocol version, schema hash)
-	// and the plugin's init; returns a Ready instance or the reason.
+	// Spawns the shim on `payload` (the shim gets its own read-only
+	// descriptor; the caller keeps the payload), runs the handshake
+	// (protocol version, schema hash) and the plugin's init; returns a
+	// Ready instance or the reason.
 	static Result<std::shared_ptr<Instance>> start(std::shared_ptr<Supervisor> supervisor,
-						       const std::string &plugin_path,
+						       const SealedPayload &payload,
 						       const InstanceOptions &options,
 						       std::uint64_t id);
 	~Instance();

@@ -10,9 +10,11 @@ inline constexpr int kHostRegionFd = 4; // host region, read-only
 inline constexpr int kShimRegionFd = 5; // shim region, read-write
 inline constexpr int kNotifyFd = 6;     // eventfd for async completions
 inline constexpr int kLifelineFd = 7;   // pipe read end: EOF = broker gone
-inline constexpr int kFirstFreeFd = 8;  // everything from here is closed
+inline constexpr int kPayloadFd = 8;    // sealed memfd: the plugin's bytes
+inline constexpr int kFirstFreeFd = 9;  // everything from here is closed
 
-// argv: bulkhead-shim --plugin <path> [--spin-us N]
+// argv: bulkhead-shim --plugin <label> [--spin-us N]. The label only names
+// the plugin in messages; the shim loads what kPayloadFd holds.
 inline constexpr const char *kPluginFlag = "--plugin";
 inline constexpr const char *kSpinFlag = "--spin-us";
 
