@@ -9,6 +9,7 @@
 #include "bench_call.hpp"
 #include "bench_peer.hpp"
 #include "demo.hpp"
+#include "sandbox_report.hpp"
 
 namespace {
 
@@ -26,6 +27,8 @@ constexpr Command kCommands[] = {
 	 "measure the call path against its baselines (bench --help)"},
 	{"demo", bulkhead::tools::demo_main,
 	 "load the example plugins, kill one mid-call, watch the host carry on"},
+	{"sandbox-report", bulkhead::tools::sandbox_report_main,
+	 "load a plugin sandboxed and print each layer: enforced, degraded, off"},
 	{bulkhead::tools::kBenchPeerCommand, bulkhead::tools::bench_peer_main, ""},
 };
 
@@ -34,7 +37,7 @@ void usage(std::FILE *out)
 	fmt::print(out, "Usage: bulkhead <command> [options]\n\nCommands:\n");
 	for (const auto &c : kCommands)
 		if (!c.help.empty())
-			fmt::print(out, "  {:<10} {}\n", c.name, c.help);
+			fmt::print(out, "  {:<15} {}\n", c.name, c.help);
 	fmt::print(out, "\nbulkhead <command> --help describes a command.\n");
 }
 

@@ -36,6 +36,8 @@ std::string_view to_string(Termination termination)
 	case Termination::Deadline: return "deadline";
 	case Termination::Protocol: return "protocol";
 	case Termination::HostRequest: return "host-request";
+	case Termination::SandboxViolation: return "sandbox-violation";
+	case Termination::MemoryLimit: return "memory-limit-exceeded";
 	}
 	return "unknown";
 }
@@ -66,6 +68,13 @@ std::string Error::to_string() const
 		break;
 	case Termination::HostRequest:
 		out += ": stopped by the host";
+		break;
+	case Termination::SandboxViolation:
+		out += fmt::format(": killed for a sandbox violation ({})",
+				   syscall.empty() ? "unknown call" : syscall);
+		break;
+	case Termination::MemoryLimit:
+		out += ": killed for exceeding its memory limit";
 		break;
 	case Termination::None:
 		break;

@@ -73,11 +73,16 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 		    {peer.notify, sp::kNotifyFd},
 		    {lifeline_read.get(), sp::kLifelineFd},
 		    {payload_fd.get(), sp::kPayloadFd}};
+	std::vector<UniqueFd> sandbox_fds;
+	TRY(inst->prepare_sandbox(spec.fds, spec.argv, sandbox_fds));
 	inst->process_ = TRY(inst->supervisor_->run_sync([&] { return ShimProcess::spawn(spec); }));
 	shim_control.reset();
 	lifeline_read.reset();
 	payload_fd.reset();
+	sandbox_fds.clear();
 	inst->channel_->release_peer_fds();
+	inst->watchers_ = std::make_shared<Watchers>(inst->supervisor_->io());
+	inst->watch_sandbox();
 
 	auto hs = inst->handshake(payload.label(), options);
 	if (!hs.has_value())
@@ -98,11 +103,11 @@ Result<void> Instance::handshake(const std::string &plugin_path, const InstanceO
 {
 	auto died = [&](std::string_view when) {
 		ExitStatus s = process_.reap();
-		Error e(ErrorCode::PluginCrashed,
-			fmt::format("the shim for {} {} {}", plugin_path, describe(s), when));
-		e.termination = s.signaled ? Termination::Signal : Termination::Exit;
-		e.signal = s.signal;
-		e.exit_status = s.status;
+		Error e = verdict(s);
+		if (e.termination == Termination::Signal || e.termination == Termination::Exit)
+			e.message = fmt::format("the shim for {} {} {}", plugin_path, describe(s), when);
+		else
+			e.message += fmt::format(" ({} {})", describe(s), when);
 		return Unexpected(std::move(e));
 	};
 
@@ -127,13 +132,27 @@ Result<void> Instance::handshake(const std::string &plugin_path, const InstanceO
 		return Unexpected(std::move(e));
 	};
 
-	auto hello_msg = ipc::control::receive(control_.get(), Deadline::after(options.start_deadline));
+	UniqueFd listener;
+	auto hello_msg = ipc::control::receive(control_.get(), Deadline::after(options.start_deadline),
+					       &listener);
 	if (!hello_msg.has_value())
 		return no_message(std::move(hello_msg).error(), "before the handshake",
 				  fmt::format("the shim for {} sent no handshake within {} ms; "
 					      "it was killed",
 					      plugin_path, options.start_deadline.count()));
 	const auto *m = ipc::control::root(hello_msg.value());
+	if (m->body_type() == ctl::Body::Sandboxed) {
+		// Sandboxed before loading the plugin: its constructors already
+		// run under the filter this listener answers.
+		take_sandbox_report(*m->body_as_Sandboxed(), std::move(listener));
+		hello_msg = ipc::control::receive(control_.get(), Deadline::after(options.start_deadline));
+		if (!hello_msg.has_value())
+			return no_message(std::move(hello_msg).error(), "while loading the plugin",
+					  fmt::format("the shim for {} sent no handshake within {} ms; "
+						      "it was killed",
+						      plugin_path, options.start_deadline.count()));
+		m = ipc::control::root(hello_msg.value());
+	}
 	if (m->body_type() == ctl::Body::Fatal) {
 		const auto *msg = m->body_as_Fatal()->message();
 		process_.reap();
@@ -199,12 +218,21 @@ bool Instance::wait_exit(std::chrono::milliseconds timeout) const
 
 void Instance::kill(Termination why, std::string detail)
 {
+	kill_for(why, std::move(detail));
+}
+
+void Instance::kill_for(Termination why, std::string detail, std::string syscall)
+{
 	Termination none = Termination::None;
 	if (kill_reason_.compare_exchange_strong(none, why)) {
 		std::lock_guard lock(mutex_);
 		kill_detail_ = std::move(detail);
+		kill_syscall_ = std::move(syscall);
 	}
 	process_.kill();
+	// The whole plugin, every process, not only the one the broker spawned.
+	std::lock_guard lock(sandbox_mutex_);
+	cgroups_.kill();
 }
 
 void Instance::shutdown()

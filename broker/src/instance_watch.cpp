@@ -22,11 +22,10 @@ namespace sp = ipc::shim_protocol;
 
 void Instance::watch()
 {
-	auto w = std::make_shared<Watchers>(supervisor_->io());
+	auto w = watchers_;
 	w->pidfd.assign(dup_cloexec(process_.pidfd()).release());
 	w->control.assign(dup_cloexec(control_.get()).release());
 	w->notify.assign(dup_cloexec(channel_->notify_fd()).release());
-	watchers_ = w;
 	std::weak_ptr<Instance> weak = weak_from_this();
 
 	asio::post(supervisor_->io(), [w, weak] {
@@ -125,41 +124,7 @@ void Instance::on_exit()
 		return;
 	}
 	const Termination reason = kill_reason_.load();
-	std::string detail;
-	{
-		std::lock_guard lock(mutex_);
-		detail = kill_detail_;
-	}
-	Error e;
-	e.signal = status->signaled ? status->signal : 0;
-	e.exit_status = status->signaled ? 0 : status->status;
-	switch (reason) {
-	case Termination::Deadline:
-		e.code = ErrorCode::PluginCrashed;
-		e.termination = Termination::Deadline;
-		e.message = detail;
-		break;
-	case Termination::Protocol:
-		e.code = ErrorCode::ProtocolViolation;
-		e.termination = Termination::Protocol;
-		e.message = detail;
-		break;
-	case Termination::HostRequest:
-		e.code = ErrorCode::Unavailable;
-		e.termination = Termination::HostRequest;
-		e.message = detail;
-		break;
-	default:
-		e.code = ErrorCode::PluginCrashed;
-		e.termination = status->signaled ? Termination::Signal : Termination::Exit;
-		if (!status->signaled && status->status == sp::kExitBrokerGone)
-			e.message = "the shim lost its descriptors to the broker";
-		else if (!status->signaled && status->status == sp::kExitStartFailed)
-			e.message = "the shim failed; its log says why";
-		else
-			e.message = "the instance died";
-		break;
-	}
+	Error e = verdict(*status);
 	e = annotate(std::move(e));
 	// Dead before the calls fail: a caller that sees the error sees !alive().
 	{
@@ -174,6 +139,10 @@ void Instance::on_exit()
 	else
 		log::warning("{}", e.to_string());
 	watchers_->close();
+	// Every process of the plugin is gone with its groups; nothing is
+	// left for the host to clean up later.
+	std::lock_guard lock(sandbox_mutex_);
+	cgroups_.remove();
 }
 
 } // namespace bulkhead::broker

@@ -34,8 +34,10 @@ inline UniqueFd dup_cloexec(int fd)
 }
 
 struct Instance::Watchers {
-	explicit Watchers(boost::asio::io_context &io) : pidfd(io), control(io), notify(io), grace(io) {}
+	explicit Watchers(boost::asio::io_context &io)
+		: pidfd(io), control(io), notify(io), seccomp(io), oom(io), grace(io) {}
 	boost::asio::posix::stream_descriptor pidfd, control, notify;
+	boost::asio::posix::stream_descriptor seccomp, oom; // the sandbox's verdicts
 	boost::asio::steady_timer grace;
 
 	void close()
@@ -45,6 +47,8 @@ struct Instance::Watchers {
 		pidfd.close(ignored);
 		control.close(ignored);
 		notify.close(ignored);
+		seccomp.close(ignored);
+		oom.close(ignored);
 	}
 };
 

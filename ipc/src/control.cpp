@@ -3,7 +3,9 @@
 #include <bulkhead/ipc/control.hpp>
 
 #include <cerrno>
+#include <cstring>
 #include <poll.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <fmt/format.h>
@@ -44,10 +46,24 @@ Result<short> wait_for(int fd, short events, Deadline deadline)
 std::uint32_t protocol_version() { return BULKHEAD_PROTOCOL_VERSION; }
 std::string_view schema_hash() { return BULKHEAD_SCHEMA_HASH; }
 
-Result<void> send(int fd, ByteView message, Deadline deadline)
+Result<void> send(int fd, ByteView message, Deadline deadline, int pass)
 {
 	for (;;) {
-		ssize_t n = ::send(fd, message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+		struct iovec iov = {const_cast<std::uint8_t *>(message.data()), message.size()};
+		alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+		struct msghdr msg = {};
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		if (pass >= 0) {
+			msg.msg_control = control;
+			msg.msg_controllen = sizeof control;
+			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			std::memcpy(CMSG_DATA(c), &pass, sizeof pass);
+		}
+		ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == static_cast<ssize_t>(message.size()))
 			return {};
 		if (n >= 0)
@@ -64,11 +80,34 @@ Result<void> send(int fd, ByteView message, Deadline deadline)
 	}
 }
 
-Result<Bytes> receive(int fd, Deadline deadline)
+Result<Bytes> receive(int fd, Deadline deadline, UniqueFd *passed)
 {
 	Bytes buffer(kMaxMessage);
 	for (;;) {
-		ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT | MSG_TRUNC);
+		struct iovec iov = {buffer.data(), buffer.size()};
+		alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+		struct msghdr msg = {};
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = control;
+		msg.msg_controllen = sizeof control;
+		ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+		// Every descriptor that came along has one owner from here.
+		if (n >= 0)
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+				if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+					continue;
+				const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+				for (std::size_t i = 0; i < count; ++i) {
+					int received;
+					std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int),
+						    sizeof received);
+					if (passed && !passed->valid())
+						passed->reset(received);
+					else
+						::close(received);
+				}
+			}
 		if (n > 0) {
 			if (static_cast<std::size_t>(n) > buffer.size())
 				return make_error(ErrorCode::ProtocolViolation,

@@ -9,6 +9,7 @@
 
 #include <bulkhead/broker/instance.hpp>
 #include <bulkhead/broker/supervisor.hpp>
+#include <bulkhead/sandbox/cgroup.hpp>
 
 #ifndef BULKHEAD_DEFAULT_SHIM
 #define BULKHEAD_DEFAULT_SHIM "/usr/local/libexec/bulkhead-shim"
@@ -28,6 +29,10 @@ Result<std::unique_ptr<Host>> Host::create(HostOptions options)
 					      "power of two in [2, 4096], cell bytes a multiple of "
 					      "64 in [128, 1048576]",
 					      options.geometry.cells, options.geometry.cell_bytes));
+	TRY(sandbox::validate(options.sandbox));
+	// Cgroups of hosts that died without cleaning up (crash, SIGKILL).
+	if (options.sandbox.mode == sandbox::SandboxMode::Enforced)
+		sandbox::remove_stale_cgroups(options.sandbox.cgroup_parent);
 	return std::unique_ptr<Host>(new Host(std::move(options)));
 }
 
@@ -63,6 +68,8 @@ Result<Plugin> Host::load(const std::string &path, LoadOptions load)
 	o.init_deadline = options_.init_deadline;
 	o.shutdown_deadline = options_.shutdown_deadline;
 	o.config = std::move(load.config);
+	o.sandbox = options_.sandbox;
+	o.capabilities = std::move(load.capabilities);
 	std::uint64_t id;
 	{
 		std::lock_guard lock(mutex_);
@@ -175,6 +182,7 @@ void Plugin::submit_async(std::string_view op, ByteView payload, Deadline deadli
 	instance_->call_async(index.value(), payload, deadline, std::move(done));
 }
 
+sandbox::SandboxReport Plugin::sandbox() const { return instance_->sandbox(); }
 bool Plugin::alive() const { return instance_->alive(); }
 std::optional<Error> Plugin::exit_error() const { return instance_->exit_error(); }
 void Plugin::kill() const { instance_->kill(Termination::None); }

@@ -19,6 +19,7 @@
 #include <bulkhead/ipc/control.hpp>
 #include <bulkhead/ipc/shim_protocol.hpp>
 #include <bulkhead/ipc/shm_channel.hpp>
+#include <bulkhead/sandbox/confine.hpp>
 #include <bulkhead/sdk/plugin_abi.h>
 
 #include "reply.hpp"
@@ -65,6 +66,7 @@ const bulkhead_host_api kHostApi = {
 struct Options {
 	std::string plugin;
 	long spin_us = -1;
+	bulkhead::sandbox::ShimSandboxConfig sandbox;
 };
 
 Options parse(int argc, char **argv)
@@ -76,7 +78,9 @@ Options parse(int argc, char **argv)
 			o.plugin = argv[++i];
 		else if (a == sp::kSpinFlag && i + 1 < argc)
 			o.spin_us = std::strtol(argv[++i], nullptr, 10);
-		else
+		else if (auto s = o.sandbox.parse(argc, argv, i); !s.has_value())
+			fatal(s.error().message);
+		else if (!s.value())
 			fatal(fmt::format("unknown argument '{}'", a));
 	}
 	if (o.plugin.empty())
@@ -138,6 +142,25 @@ void send_hello(const bulkhead_plugin_descriptor *d)
 		::_exit(sp::kExitBrokerGone);
 }
 
+// Tells the broker how the sandbox stands, and hands it the seccomp
+// listener: from here on the broker answers the filter, and this process
+// holds no descriptor that could answer for it.
+void send_sandboxed(const bulkhead::sandbox::SandboxReport &report, bulkhead::UniqueFd listener)
+{
+	flatbuffers::FlatBufferBuilder fbb;
+	std::vector<flatbuffers::Offset<ctl::SandboxLayer>> layers;
+	for (const auto &l : report.layers)
+		layers.push_back(ctl::CreateSandboxLayer(fbb, fbb.CreateString(l.name),
+							 static_cast<std::uint8_t>(l.state),
+							 fbb.CreateString(l.detail)));
+	auto body = ctl::CreateSandboxed(fbb, fbb.CreateVector(layers));
+	fbb.Finish(ctl::CreateMessage(fbb, ctl::Body::Sandboxed, body.Union()));
+	auto r = bulkhead::ipc::control::send(sp::kControlFd, {fbb.GetBufferPointer(), fbb.GetSize()},
+					      Deadline::after(kControlDeadline), listener.get());
+	if (!r.has_value())
+		::_exit(sp::kExitBrokerGone);
+}
+
 void send_simple(ctl::Body type, flatbuffers::Offset<void> body,
 		 flatbuffers::FlatBufferBuilder &fbb)
 {
@@ -165,10 +188,29 @@ int main(int argc, char **argv)
 	::prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (broker_gone())
 		::_exit(sp::kExitBrokerGone);
-	::close_range(sp::kFirstFreeFd, ~0u, 0);
+	// stdin and stdout lead nowhere (no terminal to play tricks on);
+	// stderr stays: it carries the shim's and the plugin's log lines.
+	if (int null = ::open("/dev/null", O_RDWR | O_CLOEXEC); null >= 0) {
+		::dup2(null, 0);
+		::dup2(null, 1);
+		::close(null);
+	}
 	std::signal(SIGPIPE, SIG_IGN);
 
 	Options options = parse(argc, argv);
+	const bulkhead::sandbox::EnterContext sandbox_context{sp::kLifelineFd, sp::kFirstFreeFd,
+							      sp::kControlFd};
+	bulkhead::sandbox::SandboxReport report;
+	if (options.sandbox.enabled) {
+		// Returns in the plugin process only (pid 2 of a new pid
+		// namespace); see sandbox/include/bulkhead/sandbox/confine.hpp.
+		auto entered = bulkhead::sandbox::enter(options.sandbox, sandbox_context);
+		if (!entered.has_value())
+			fatal(entered.error().message);
+		report = std::move(entered).value();
+	} else {
+		::close_range(sp::kFirstFreeFd, ~0u, 0);
+	}
 	bulkhead::ipc::WaitPolicy policy;
 	if (options.spin_us >= 0)
 		policy.spin = std::chrono::microseconds(options.spin_us);
@@ -178,6 +220,14 @@ int main(int argc, char **argv)
 	if (!channel.has_value())
 		fatal("cannot open the channel: " + channel.error().to_string());
 
+	// The last layer, then plugin code: dlopen runs ELF constructors, and
+	// they run under every layer.
+	if (options.sandbox.enabled) {
+		auto listener = bulkhead::sandbox::install_seccomp(sandbox_context, report);
+		if (!listener.has_value())
+			fatal(listener.error().message);
+		send_sandboxed(report, std::move(listener).value());
+	}
 	const bulkhead_plugin_descriptor *d = load_plugin(options.plugin);
 	send_hello(d);
 

@@ -34,6 +34,8 @@ enum class Termination : std::uint8_t {
 	Deadline,      // killed by the host after a deadline passed
 	Protocol,      // killed by the host for a protocol violation
 	HostRequest,   // stopped on the host's request
+	SandboxViolation, // killed by the broker: a forbidden system call (Error::syscall)
+	MemoryLimit,   // killed for going over its memory limit, all its processes
 };
 
 std::string_view to_string(Termination termination);
@@ -49,6 +51,7 @@ struct Error {
 	Termination termination = Termination::None;
 	int signal = 0;                // with Termination::Signal
 	int exit_status = 0;           // with Termination::Exit
+	std::string syscall;           // with Termination::SandboxViolation: "socket"
 
 	Error() = default;
 	Error(ErrorCode c, std::string msg) : code(c), message(std::move(msg)) {}

@@ -29,6 +29,8 @@
 #include <bulkhead/ipc/channel.hpp>
 #include <bulkhead/ipc/layout.hpp>
 #include <bulkhead/result.hpp>
+#include <bulkhead/sandbox/policy.hpp>
+#include <bulkhead/sandbox/report.hpp>
 
 namespace bulkhead {
 
@@ -55,10 +57,16 @@ struct HostOptions {
 	std::chrono::milliseconds shutdown_deadline{5'000};
 	// Deadline of a call made without one.
 	std::chrono::milliseconds default_call_deadline{5'000};
+	// Every shim's sandbox (docs/sandbox.md): limits, and the capabilities
+	// plugins may be granted.
+	sandbox::SandboxPolicy sandbox;
 };
 
 struct LoadOptions {
 	Bytes config; // handed to the plugin's init()
+	// Capabilities the plugin requests (from its manifest); the load is
+	// refused with PermissionDenied unless HostOptions::sandbox grants them.
+	std::vector<sandbox::CapabilityGrant> capabilities;
 };
 
 struct PluginInfo {
@@ -133,6 +141,10 @@ public:
 			},
 			token);
 	}
+
+	// Each sandbox layer of this instance: enforced, degraded or off, and
+	// why; and the cgroups it runs in.
+	sandbox::SandboxReport sandbox() const;
 
 	// Whether the instance is still running.
 	bool alive() const;

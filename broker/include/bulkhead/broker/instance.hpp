@@ -20,6 +20,13 @@
 #include <bulkhead/broker/payload.hpp>
 #include <bulkhead/broker/supervisor.hpp>
 #include <bulkhead/ipc/shm_channel.hpp>
+#include <bulkhead/sandbox/cgroup.hpp>
+#include <bulkhead/sandbox/policy.hpp>
+#include <bulkhead/sandbox/report.hpp>
+
+namespace bulkhead::control {
+struct Sandboxed;
+} // namespace bulkhead::control
 
 namespace bulkhead::broker {
 
@@ -32,6 +39,8 @@ struct InstanceOptions {
 	std::chrono::milliseconds init_deadline{5'000};    // the plugin's init hook
 	std::chrono::milliseconds shutdown_deadline{5'000};
 	Bytes config;                                      // passed to init
+	sandbox::SandboxPolicy sandbox;                    // the host's policy
+	std::vector<sandbox::CapabilityGrant> capabilities; // the plugin requests
 };
 
 class Instance : public std::enable_shared_from_this<Instance> {
@@ -75,6 +84,9 @@ public:
 	void shutdown();
 	// Waits until the process has been reaped, at most `timeout`.
 	bool wait_exit(std::chrono::milliseconds timeout) const;
+	// Each sandbox layer's state, as the broker set it up and the shim
+	// reported it before any plugin code ran.
+	sandbox::SandboxReport sandbox() const;
 	// Requests in the ring not yet taken by the shim.
 	std::uint64_t ring_occupancy() const { return channel_->requests_pending(); }
 
@@ -86,6 +98,15 @@ private:
 	void on_exit();
 	void on_control_hangup();
 	Error annotate(Error e) const;
+	// The one verdict for a reaped shim: the host's kill reason, else the
+	// kernel's facts (OOM counters, SIGSYS), else how it ended.
+	Error verdict(const ExitStatus &status);
+	Result<void> prepare_sandbox(std::vector<std::pair<int, int>> &fds,
+				     std::vector<std::string> &argv, std::vector<UniqueFd> &keep);
+	void take_sandbox_report(const bulkhead::control::Sandboxed &message, UniqueFd listener);
+	void watch_sandbox();
+	void on_seccomp_notification();
+	void kill_for(Termination why, std::string detail, std::string syscall = {});
 
 	std::shared_ptr<Supervisor> supervisor_;
 	std::string name_, version_;
@@ -93,6 +114,12 @@ private:
 	std::uint64_t id_ = 0;
 	InstanceOptions options_;
 	std::unique_ptr<ipc::ShmCallChannel> channel_;
+	// Declared before process_: destroyed after it, so the groups are
+	// removed once the shim is reaped.
+	sandbox::CgroupSet cgroups_;
+	mutable std::mutex sandbox_mutex_; // guards report_, cgroups_
+	sandbox::SandboxReport report_;
+	UniqueFd seccomp_listener_;        // the shim's filter, answered here
 	ShimProcess process_;
 	UniqueFd control_, lifeline_;
 	std::shared_ptr<Watchers> watchers_;
@@ -101,7 +128,7 @@ private:
 	std::mutex mutex_;                 // guards kill_detail_, exit_error_
 	mutable std::mutex exit_mutex_;
 	mutable std::condition_variable exit_cv_;
-	std::string kill_detail_;
+	std::string kill_detail_, kill_syscall_;
 	std::optional<Error> exit_error_;
 	std::atomic<bool> exited_{false};
 };

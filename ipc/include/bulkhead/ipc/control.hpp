@@ -9,6 +9,7 @@
 #include <bulkhead/bytes.hpp>
 #include <bulkhead/deadline.hpp>
 #include <bulkhead/result.hpp>
+#include <bulkhead/unique_fd.hpp>
 
 #include "control_generated.h"
 
@@ -20,12 +21,14 @@ inline constexpr std::size_t kMaxMessage = 64 * 1024;
 std::uint32_t protocol_version();
 std::string_view schema_hash();
 
-// Sends one finished message. Never blocks past `deadline`.
-Result<void> send(int fd, ByteView message, Deadline deadline);
+// Sends one finished message, with descriptor `pass` attached when it is
+// not -1. Never blocks past `deadline`.
+Result<void> send(int fd, ByteView message, Deadline deadline, int pass = -1);
 // Receives one message and verifies it. Unavailable when the peer hung up,
 // DeadlineExceeded when nothing came in time, ProtocolViolation when the
-// datagram is not a valid Message.
-Result<Bytes> receive(int fd, Deadline deadline);
+// datagram is not a valid Message. A descriptor that came with it goes to
+// `passed` (close-on-exec), or is closed when `passed` is null.
+Result<Bytes> receive(int fd, Deadline deadline, UniqueFd *passed = nullptr);
 
 inline const bulkhead::control::Message *root(const Bytes &verified)
 {
