@@ -3,7 +3,9 @@
 // libraries and the granted paths, plus a fresh proc of its pid namespace.
 #include <cerrno>
 #include <fcntl.h>
+#include <optional>
 #include <string>
+#include <vector>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -11,6 +13,8 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+
+#include <bulkhead/unique_fd.hpp>
 
 #include "steps.hpp"
 
@@ -54,24 +58,45 @@ unsigned long locked_flags(const std::string &path)
 	return f;
 }
 
-Result<void> bind_read_only(const std::string &source, const std::string &root)
+// A host path to show in the new root, looked at and opened before the
+// root's tmpfs covers the staging directory (a granted path may lie there).
+struct Source {
+	std::string path;
+	struct stat st = {};
+	std::string link; // a symlink's target
+	UniqueFd fd;      // O_PATH; bound through /proc/self/fd
+};
+
+Result<std::optional<Source>> look(const std::string &path)
 {
-	struct stat st;
-	if (::lstat(source.c_str(), &st) != 0)
-		return {}; // absent on this system: nothing to bind
-	const std::string target = root + source;
-	TRY(make_parents(target));
-	if (S_ISLNK(st.st_mode)) {
+	Source s;
+	s.path = path;
+	if (::lstat(path.c_str(), &s.st) != 0)
+		return std::optional<Source>(); // absent on this system
+	if (S_ISLNK(s.st.st_mode)) {
 		char link[4096];
-		ssize_t n = ::readlink(source.c_str(), link, sizeof link - 1);
+		ssize_t n = ::readlink(path.c_str(), link, sizeof link - 1);
 		if (n < 0)
-			return Unexpected(os_error("readlink " + source, errno));
-		link[n] = '\0';
-		if (::symlink(link, target.c_str()) != 0 && errno != EEXIST)
+			return Unexpected(os_error("readlink " + path, errno));
+		s.link.assign(link, static_cast<std::size_t>(n));
+		return std::optional<Source>(std::move(s));
+	}
+	s.fd = UniqueFd(::open(path.c_str(), O_PATH | O_CLOEXEC));
+	if (!s.fd.valid())
+		return Unexpected(os_error("open " + path, errno));
+	return std::optional<Source>(std::move(s));
+}
+
+Result<void> bind_read_only(const Source &source, const std::string &root)
+{
+	const std::string target = root + source.path;
+	TRY(make_parents(target));
+	if (S_ISLNK(source.st.st_mode)) {
+		if (::symlink(source.link.c_str(), target.c_str()) != 0 && errno != EEXIST)
 			return Unexpected(os_error("symlink " + target, errno));
 		return {};
 	}
-	if (S_ISDIR(st.st_mode)) {
+	if (S_ISDIR(source.st.st_mode)) {
 		if (::mkdir(target.c_str(), 0755) != 0 && errno != EEXIST)
 			return Unexpected(os_error("mkdir " + target, errno));
 	} else {
@@ -80,8 +105,9 @@ Result<void> bind_read_only(const std::string &source, const std::string &root)
 			return Unexpected(os_error("create " + target, errno));
 		::close(fd);
 	}
-	if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
-		return Unexpected(os_error("bind " + source, errno));
+	const std::string from = fmt::format("/proc/self/fd/{}", source.fd.get());
+	if (::mount(from.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+		return Unexpected(os_error("bind " + source.path, errno));
 	const unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
 				    locked_flags(target);
 	if (::mount(nullptr, target.c_str(), nullptr, flags, nullptr) != 0)
@@ -96,14 +122,18 @@ Result<void> build_root(const ShimSandboxConfig &config)
 	if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
 		return Unexpected(os_error("making mounts private", errno));
 	const std::string root = kStaging;
+	std::vector<Source> sources;
+	std::vector<std::string> paths(std::begin(kLibraryPaths), std::end(kLibraryPaths));
+	paths.push_back("/etc/ld.so.cache");
+	paths.insert(paths.end(), config.read_paths.begin(), config.read_paths.end());
+	for (const auto &p : paths)
+		if (auto s = TRY(look(p)))
+			sources.push_back(std::move(*s));
 	if (::mount("bulkhead-root", kStaging, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		    "size=64k,nr_inodes=256,mode=0755") != 0)
 		return Unexpected(os_error("mounting the root tmpfs", errno));
-	for (const char *p : kLibraryPaths)
-		TRY(bind_read_only(p, root));
-	TRY(bind_read_only("/etc/ld.so.cache", root));
-	for (const auto &p : config.read_paths)
-		TRY(bind_read_only(p, root));
+	for (const auto &s : sources)
+		TRY(bind_read_only(s, root));
 
 	// proc is mounted before the old root goes: a user namespace may only
 	// mount proc while a full proc is visible (measured).

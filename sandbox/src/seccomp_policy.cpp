@@ -35,10 +35,13 @@ const Set kFileQuery = {SCMP_SYS(openat), SCMP_SYS(newfstatat), SCMP_SYS(fstat),
 			SCMP_SYS(getcwd), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
 			SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
 			SCMP_SYS(getdents64), SCMP_SYS(fadvise64)};
+// Memory, including anonymous files: the memory cgroup caps them all.
 const Set kMemory = {SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
-		     SCMP_SYS(madvise), SCMP_SYS(mprotect), SCMP_SYS(msync), SCMP_SYS(mincore)};
+		     SCMP_SYS(madvise), SCMP_SYS(mprotect), SCMP_SYS(msync), SCMP_SYS(mincore),
+		     SCMP_SYS(memfd_create), SCMP_SYS(ftruncate), SCMP_SYS(fallocate)};
 const Set kTime = {SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday),
-		   SCMP_SYS(time), SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep)};
+		   SCMP_SYS(time), SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
+		   SCMP_SYS(pause)};
 // Threads and the channel's waits (futex doorbells, eventfd via read/write,
 // poll on the control socket and the lifeline).
 const Set kThreadsAndSync = {SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity),
@@ -53,6 +56,12 @@ const Set kIdentity = {SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getppid), SC
 		       SCMP_SYS(uname), SCMP_SYS(getrlimit), SCMP_SYS(sysinfo),
 		       SCMP_SYS(getrusage), SCMP_SYS(getpgrp), SCMP_SYS(getsid),
 		       SCMP_SYS(getrandom), SCMP_SYS(exit), SCMP_SYS(exit_group)};
+// Granted with the network capability only: the host's network namespace
+// is kept, and sockets may be made and used.
+const Set kNetwork = {SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen),
+		      SCMP_SYS(accept4), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+		      SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(shutdown),
+		      SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg)};
 #if defined(__SANITIZE_ADDRESS__)
 // ASan's runtime in the shim: it reads /proc/self/maps (kFileQuery) and
 // names its threads.
@@ -108,7 +117,8 @@ private:
 
 } // namespace
 
-Result<UniqueFd> install_seccomp(const EnterContext &context, SandboxReport &report)
+Result<UniqueFd> install_seccomp(const ShimSandboxConfig &config, const EnterContext &context,
+				 SandboxReport &report)
 {
 	Policy p;
 	if (!p.get())
@@ -136,10 +146,15 @@ Result<UniqueFd> install_seccomp(const EnterContext &context, SandboxReport &rep
 	p.allow_if(SCMP_SYS(prlimit64), SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
 	for (int cmd : kFcntlCommands)
 		p.allow_if(SCMP_SYS(fcntl), SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(cmd)));
-	// Socket calls only on the control socket the broker gave it.
-	const auto control = static_cast<scmp_datum_t>(context.control_fd);
-	for (int nr : {SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg)})
-		p.allow_if(nr, SCMP_A0(SCMP_CMP_EQ, control));
+	if (config.network) {
+		p.allow(kNetwork);
+	} else {
+		// Socket calls only on the control socket the broker gave it.
+		const auto control = static_cast<scmp_datum_t>(context.control_fd);
+		for (int nr : {SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg),
+			       SCMP_SYS(recvmsg)})
+			p.allow_if(nr, SCMP_A0(SCMP_CMP_EQ, control));
+	}
 	if (p.error() != 0)
 		return Unexpected(detail::os_error("building the seccomp policy", p.error()));
 
@@ -150,9 +165,10 @@ Result<UniqueFd> install_seccomp(const EnterContext &context, SandboxReport &rep
 	if (!listener.valid())
 		return make_error(ErrorCode::Internal, "sandbox: the seccomp filter has no listener");
 	report.add("seccomp", LayerState::Enforced,
-		   "allowlist; other calls notify the broker (plugin killed, call named); "
-		   "clone only for threads, clone3 ENOSYS, ioctl ENOTTY, io_uring never; "
-		   "i386/x32 kill the process");
+		   fmt::format("allowlist{}; other calls notify the broker (plugin killed, call "
+			       "named); clone only for threads, clone3 ENOSYS, ioctl ENOTTY, "
+			       "io_uring never; i386/x32 kill the process",
+			       config.network ? " + sockets (network granted)" : ""));
 	return listener;
 }
 

@@ -223,7 +223,7 @@ int main(int argc, char **argv)
 	// The last layer, then plugin code: dlopen runs ELF constructors, and
 	// they run under every layer.
 	if (options.sandbox.enabled) {
-		auto listener = bulkhead::sandbox::install_seccomp(sandbox_context, report);
+		auto listener = bulkhead::sandbox::install_seccomp(options.sandbox, sandbox_context, report);
 		if (!listener.has_value())
 			fatal(listener.error().message);
 		send_sandboxed(report, std::move(listener).value());

@@ -36,7 +36,8 @@ Result<SandboxReport> enter(const ShimSandboxConfig &config, const EnterContext 
 // The last layer: the seccomp allowlist, whose default action notifies the
 // listener returned here (the broker's, once passed over). Call it when the
 // process is still single-threaded.
-Result<UniqueFd> install_seccomp(const EnterContext &context, SandboxReport &report);
+Result<UniqueFd> install_seccomp(const ShimSandboxConfig &config, const EnterContext &context,
+				 SandboxReport &report);
 
 // "socket" for (AUDIT_ARCH_X86_64, 41); "#<nr>" when unknown.
 std::string syscall_name(std::uint32_t arch, int nr);

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: Apache-2.0
+// What a sandboxed plugin is: every layer reported, an unprivileged uid with
+// no capabilities, no_new_privs and seccomp, only its channel's descriptors,
+// none of the host's environment; capabilities only when the host grants.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include "sandbox_support.hpp"
+
+#include <cstdlib>
+#include <sstream>
+#include <sys/stat.h>
+
+using namespace bulkhead;
+using namespace std::chrono_literals;
+
+namespace {
+
+// "Name:\tvalue..." of a /proc/<pid>/status text.
+std::string field(const std::string &status, const std::string &name)
+{
+	std::istringstream in(status);
+	std::string line;
+	while (std::getline(in, line))
+		if (line.starts_with(name + ":")) {
+			auto v = line.substr(name.size() + 1);
+			return v.substr(v.find_first_not_of(" \t"));
+		}
+	return "";
+}
+
+std::string slurp(const std::string &path)
+{
+	std::ifstream in(path);
+	std::stringstream s;
+	s << in.rdbuf();
+	return s.str();
+}
+
+} // namespace
+
+TEST_CASE("every_layer_is_reported_and_each_missing_feature_says_why")
+{
+	test::Sandboxed s;
+	INFO(s.report.to_string());
+	for (const char *layer : {"memory", "tasks", "cpu", "kill", "uid", "namespaces", "filesystem",
+				  "descriptors", "rlimits", "no-new-privs", "capabilities", "landlock",
+				  "seccomp"}) {
+		INFO(std::string(layer));
+		const auto *l = s.report.find(layer);
+		REQUIRE(l != nullptr);
+		CHECK_FALSE(l->detail.empty());
+		if (l->state != sandbox::LayerState::Enforced)
+			MESSAGE("layer " << std::string(layer) << " is " << sandbox::to_string(l->state) << ": "
+					 << l->detail);
+	}
+	for (const char *must : {"uid", "namespaces", "filesystem", "descriptors", "no-new-privs",
+				 "capabilities", "seccomp"})
+		CHECK(s.report.find(must)->state == sandbox::LayerState::Enforced);
+	CHECK_FALSE(s.report.cgroups.empty());
+	s.finish();
+}
+
+TEST_CASE("the_plugin_runs_with_an_unprivileged_uid_no_capabilities_and_seccomp")
+{
+	test::Sandboxed s;
+	const std::string status = s.call("status");
+	REQUIRE(status.starts_with("ok:"));
+	CHECK(field(status, "CapEff") == "0000000000000000");
+	CHECK(field(status, "CapPrm") == "0000000000000000");
+	CHECK(field(status, "CapBnd") == "0000000000000000");
+	CHECK(field(status, "CapAmb") == "0000000000000000");
+	CHECK(field(status, "NoNewPrivs") == "1");
+	CHECK(field(status, "Seccomp") == "2");
+	CHECK(field(status, "Pid") == "2"); // pid 2 of its own pid namespace
+
+	// Seen from the host: every process of the plugin (the ones in its
+	// cgroup) runs under a uid that is not root, and not the host's.
+	std::string procs;
+	for (const auto &c : s.report.cgroups)
+		if (c.find("/pids/") != std::string::npos || c.find("/memory/") != std::string::npos)
+			procs = slurp(c + "/cgroup.procs");
+	std::istringstream in(procs);
+	int pid, count = 0;
+	while (in >> pid) {
+		++count;
+		const std::string uid = field(slurp("/proc/" + std::to_string(pid) + "/status"), "Uid");
+		CAPTURE(pid);
+		CHECK_FALSE(uid.empty());
+		CHECK(std::atoll(uid.c_str()) != 0);
+		CHECK(std::atoll(uid.c_str()) != static_cast<long long>(::getuid()));
+	}
+	CHECK(count == 3); // mirror, pid 1, plugin
+	s.finish();
+}
+
+TEST_CASE("the_plugin_holds_only_its_channel_descriptors")
+{
+	test::Sandboxed s;
+	// 4 and 5 (the regions) are closed once mapped; 8 is the payload.
+	CHECK(s.call("fds") == "0,1,2,3,6,7,8");
+	CHECK(s.call("dup_high") == "errno:EBADF"); // RLIMIT_NOFILE
+	s.finish();
+}
+
+TEST_CASE("the_host_environment_does_not_reach_the_plugin")
+{
+	for (const char *v : {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GLIBC_TUNABLES"})
+		::setenv(v, "/tmp/evil.so", 1);
+	test::Sandboxed s;
+	// Nothing in environ; /proc/self/environ empty or unreadable.
+	const std::string env = s.call("environ");
+	CHECK((env == "proc:ok:" || env.starts_with("proc:errno:")));
+	s.finish();
+	for (const char *v : {"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GLIBC_TUNABLES"})
+		::unsetenv(v);
+}
+
+TEST_CASE("capabilities_are_granted_only_when_the_host_allows_them")
+{
+	char dir[] = "/tmp/bulkhead-grant-XXXXXX";
+	REQUIRE(::mkdtemp(dir) != nullptr);
+	::chmod(dir, 0755); // the plugin's uid is not ours: DAC applies too
+	const std::string file = std::string(dir) + "/data";
+	std::ofstream(file) << "granted";
+
+	LoadOptions load;
+	load.capabilities = {{sandbox::Capability::ReadPath, dir}};
+	{
+		test::Leaks leaks;
+		auto host = std::move(Host::create(test::options()).value());
+		auto p = host->load(test::hostile(), load);
+		REQUIRE_FALSE(p.has_value());
+		CHECK(p.error().code == ErrorCode::PermissionDenied);
+		CHECK(p.error().message.find("read_path") != std::string::npos);
+		host.reset();
+		leaks.check({});
+	}
+	{
+		HostOptions o = test::options();
+		o.sandbox.grantable = {{sandbox::Capability::ReadPath, "/tmp"}};
+		test::Sandboxed s(o, load);
+		CHECK(s.call("open", file) == "ok:granted");
+		CHECK(s.call("write", file).starts_with("errno:"));
+		CHECK(s.call("open", "/etc/passwd").starts_with("errno:"));
+		s.finish();
+	}
+	{
+		HostOptions o = test::options();
+		o.sandbox.grantable = {{sandbox::Capability::Network, ""}};
+		LoadOptions net;
+		net.capabilities = {{sandbox::Capability::Network, ""}};
+		test::Sandboxed s(o, net);
+		CHECK(s.call("syscall", "socket").starts_with("ok:"));
+		CHECK(s.report.find("namespaces")->state == sandbox::LayerState::Degraded);
+		s.finish();
+	}
+	::unlink(file.c_str());
+	::rmdir(dir);
+}
+
+TEST_CASE("sandbox_policy_limits_are_validated")
+{
+	HostOptions o = test::options();
+	o.sandbox.memory_limit = 3ull << 30;
+	auto h = Host::create(o);
+	REQUIRE_FALSE(h.has_value());
+	CHECK(h.error().code == ErrorCode::InvalidArgument);
+	o.sandbox.memory_limit = sandbox::kMaxMemoryLimit;
+	CHECK(Host::create(o).has_value());
+}
+
+int main(int argc, char **argv) { return bulkhead::test::run_suite(argc, argv); }

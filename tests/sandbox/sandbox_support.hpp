@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared by the hostile-plugin suite: where the hostile plugins are, a host
+// with the default sandbox, the verdict checks, the leak checks (process,
+// cgroup, mount, descriptor) and visible skips.
+#pragma once
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <dirent.h>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+#include <bulkhead/host.hpp>
+
+namespace bulkhead::test {
+
+using namespace std::chrono_literals;
+
+inline std::string hostile(const char *name = "hostile")
+{
+	return std::string(BULKHEAD_TEST_SANDBOX_DIR) + "/bulkhead-plugin-" + name + ".so";
+}
+
+inline HostOptions options()
+{
+	HostOptions o;
+	o.shim_path = BULKHEAD_TEST_SHIM;
+	return o;
+}
+
+inline constexpr bool kAsan =
+#if defined(__SANITIZE_ADDRESS__)
+	true;
+#else
+	false;
+#endif
+
+inline int skipped = 0;
+
+// A missing kernel feature: say so, loudly, and count it (never a pass).
+#define SANDBOX_SKIP(reason)                                                           \
+	do {                                                                           \
+		const std::string why_ = (reason);                                     \
+		MESSAGE("SKIP: " << why_);                                             \
+		std::fprintf(stderr, "SKIP: %s\n", why_.c_str());                      \
+		++::bulkhead::test::skipped;                                           \
+		return;                                                                \
+	} while (0)
+
+inline int count_entries(const char *dir)
+{
+	int n = 0;
+	if (DIR *d = ::opendir(dir)) {
+		while (::readdir(d))
+			++n;
+		::closedir(d);
+	}
+	return n;
+}
+
+inline int count_lines(const char *path)
+{
+	std::ifstream in(path);
+	std::string line;
+	int n = 0;
+	while (std::getline(in, line))
+		++n;
+	return n;
+}
+
+inline bool no_children()
+{
+	siginfo_t info{};
+	return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD;
+}
+
+inline std::string text(const Bytes &b) { return std::string(b.begin(), b.end()); }
+
+// Snapshots the host's descriptors and mounts; check() asserts that
+// nothing of a sandboxed plugin is left once its host is gone.
+class Leaks {
+public:
+	Leaks() : fds_(count_entries("/proc/self/fd")), mounts_(count_lines("/proc/self/mountinfo")) {}
+
+	void check(const sandbox::SandboxReport &report) const
+	{
+		CHECK(count_entries("/proc/self/fd") == fds_);
+		CHECK(count_lines("/proc/self/mountinfo") == mounts_);
+		CHECK(no_children());
+		for (const auto &c : report.cgroups) {
+			INFO("cgroup " << c);
+			CHECK(::access(c.c_str(), F_OK) != 0);
+		}
+	}
+
+private:
+	int fds_, mounts_;
+};
+
+// One host, one hostile plugin, and the clean-up check at the end.
+struct Sandboxed {
+	explicit Sandboxed(HostOptions o = options(), LoadOptions load = {},
+			   const std::string &plugin = hostile())
+		: host(std::move(Host::create(std::move(o)).value()))
+	{
+		auto p = host->load(plugin, std::move(load));
+		REQUIRE_MESSAGE(p.has_value(), p.error().to_string());
+		this->plugin = std::make_unique<Plugin>(p.value());
+		report = this->plugin->sandbox();
+	}
+	std::string call(std::string_view op, std::string_view payload = {},
+			 std::chrono::milliseconds deadline = 10s)
+	{
+		auto r = plugin->call(op, as_bytes(payload), Deadline::after(deadline));
+		REQUIRE_MESSAGE(r.has_value(), r.error().to_string());
+		return text(r.value());
+	}
+	// Ends the host, then asserts nothing is left behind.
+	void finish()
+	{
+		plugin.reset();
+		host.reset();
+		leaks.check(report);
+	}
+
+	Leaks leaks; // before the host exists
+	std::unique_ptr<Host> host;
+	std::unique_ptr<Plugin> plugin;
+	sandbox::SandboxReport report;
+};
+
+// A call that must kill the plugin for a sandbox violation naming `syscall`.
+inline void check_violation(const Result<Bytes> &r, const Plugin &p, std::string_view syscall)
+{
+	REQUIRE_FALSE_MESSAGE(r.has_value(), "the call succeeded: " << text(r.value()));
+	const Error &e = r.error();
+	INFO(e.to_string());
+	CHECK(e.code == ErrorCode::PluginCrashed);
+	CHECK(e.termination == Termination::SandboxViolation);
+	CHECK(e.syscall == syscall);
+	CHECK(e.plugin == "hostile");
+	REQUIRE(p.wait_exit(10s));
+	CHECK_FALSE(p.alive());
+	REQUIRE(p.exit_error().has_value());
+	CHECK(p.exit_error()->termination == Termination::SandboxViolation);
+	CHECK(p.exit_error()->syscall == syscall);
+}
+
+inline int run_suite(int argc, char **argv)
+{
+	doctest::Context context(argc, argv);
+	const int rc = context.run();
+	if (skipped > 0)
+		std::printf("%d test case(s) SKIPPED: see the SKIP lines above\n", skipped);
+	return rc;
+}
+
+} // namespace bulkhead::test

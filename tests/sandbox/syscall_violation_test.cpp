@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+// Forbidden system calls, from the plugin's main thread, a second thread and
+// an ELF constructor; foreign ABIs; process creation. Each kills the whole
+// plugin with a verdict naming the call, and leaves nothing behind.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include "sandbox_support.hpp"
+
+#include <thread>
+
+using namespace bulkhead;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Forbidden {
+	const char *attempt; // the hostile plugin's name for it
+	const char *syscall; // the verdict must name this call
+};
+
+// Every call here is outside the allowlist; the arguments are harmless, so
+// only the sandbox can be what stops them.
+const Forbidden kForbidden[] = {
+	{"socket", "socket"},
+	{"bpf", "bpf"},
+	{"perf_event_open", "perf_event_open"},
+	{"userfaultfd", "userfaultfd"},
+	{"keyctl", "keyctl"},
+	{"mount", "mount"},
+	{"unshare", "unshare"},
+	{"setns", "setns"},
+	{"execve", "execve"},
+	{"memfd_exec", "execveat"},
+	{"personality", "personality"},
+	{"chroot", "chroot"},
+	{"init_module", "init_module"},
+	{"process_vm_writev", "process_vm_writev"},
+	{"io_uring_setup", "io_uring_setup"},
+	{"seccomp", "seccomp"},
+	{"fork", "clone"},
+	{"vfork", "vfork"},
+	{"clone_newuser", "clone"},
+	{"clone_thread_and_newns", "clone"},
+};
+
+void violate(std::string_view op, std::string_view attempt, std::string_view syscall)
+{
+	test::Sandboxed s;
+	auto r = s.plugin->call(op, as_bytes(attempt), Deadline::after(10s));
+	test::check_violation(r, *s.plugin, syscall);
+	s.finish();
+}
+
+} // namespace
+
+TEST_CASE("forbidden_calls_from_the_main_thread_kill_the_plugin_and_are_named")
+{
+	for (const auto &f : kForbidden) {
+		INFO(std::string(f.attempt));
+		violate("syscall", f.attempt, f.syscall);
+	}
+}
+
+TEST_CASE("forbidden_calls_from_a_second_thread_kill_the_whole_process")
+{
+	for (const auto &f : kForbidden) {
+		INFO(std::string(f.attempt));
+		violate("syscall_in_thread", f.attempt, f.syscall);
+	}
+}
+
+TEST_CASE("a_sigsys_handler_does_not_save_a_violating_plugin")
+{
+	violate("syscall_after_sigsys_handler", "socket", "socket");
+}
+
+TEST_CASE("an_elf_constructor_runs_confined_and_its_violation_fails_the_load")
+{
+	test::Leaks leaks;
+	sandbox::SandboxReport none;
+	{
+		auto host = std::move(Host::create(test::options()).value());
+		auto p = host->load(test::hostile("hostile_constructor"));
+		REQUIRE_FALSE(p.has_value());
+		INFO(p.error().to_string());
+		CHECK(p.error().code == ErrorCode::PluginCrashed);
+		CHECK(p.error().termination == Termination::SandboxViolation);
+		CHECK(p.error().syscall == "socket");
+		CHECK(host->plugins().empty());
+	}
+	leaks.check(none);
+	// Its cgroups are gone too: none of this host's remain.
+	const std::string mine = std::to_string(::getpid()) + "-";
+	if (DIR *d = ::opendir("/sys/fs/cgroup/memory/bulkhead")) {
+		while (const dirent *e = ::readdir(d))
+			CHECK_FALSE(std::string(e->d_name).starts_with(mine));
+		::closedir(d);
+	}
+}
+
+TEST_CASE("i386_and_x32_system_calls_kill_the_process")
+{
+	for (const char *op : {"int80", "x32"}) {
+		INFO(std::string(op));
+		test::Sandboxed s;
+		auto r = s.plugin->call(op, {}, Deadline::after(10s));
+		test::check_violation(r, *s.plugin, "foreign-abi");
+		CHECK(s.plugin->exit_error()->signal == SIGSYS);
+		s.finish();
+	}
+}
+
+TEST_CASE("clone3_says_enosys_and_threads_still_work")
+{
+	test::Sandboxed s;
+	CHECK(s.call("threads") == "4");
+	CHECK(s.call("clone3") == "errno:ENOSYS");
+	CHECK(s.call("threads") == "4");
+	CHECK(s.call("tiocsti") == "errno:ENOTTY");
+	CHECK(s.plugin->alive());
+	s.finish();
+}
+
+TEST_CASE("signals_to_the_host_are_violations")
+{
+	const std::string host = std::to_string(::getpid());
+	violate("syscall", "kill:" + host, "kill");
+	violate("syscall", "tgkill:" + host, "tgkill");
+	CHECK(::getpid() > 0); // and we are still here
+}
+
+TEST_CASE("ptrace_of_the_host_or_of_another_plugin_is_a_violation")
+{
+	violate("syscall", "ptrace:" + std::to_string(::getpid()), "ptrace");
+	// Two plugins of one host: the attacker aims at its neighbour.
+	test::Sandboxed victim;
+	auto attacker = victim.host->load(test::hostile());
+	REQUIRE(attacker.has_value());
+	auto r = attacker->call("syscall",
+				as_bytes("ptrace:" + std::to_string(victim.plugin->info().pid)),
+				Deadline::after(10s));
+	test::check_violation(r, attacker.value(), "ptrace");
+	CHECK(victim.call("ok", "alive") == "alive");
+	const auto attacker_report = attacker->sandbox();
+	attacker = Unexpected(Error());
+	victim.finish();
+	victim.leaks.check(attacker_report);
+}
+
+int main(int argc, char **argv) { return bulkhead::test::run_suite(argc, argv); }
