@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <fstream>
+#include <limits>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -68,11 +70,19 @@ Result<void> Instance::prepare_sandbox(std::vector<std::pair<int, int>> &fds,
 		else
 			config.read_paths.push_back(c.path);
 	}
-	cgroups_ = sandbox::CgroupSet::create(
-		policy.cgroup_parent,
-		{policy.memory_limit, policy.max_tasks, policy.cpu_percent}, report_);
+	if (policy.cgroups)
+		cgroups_ = sandbox::CgroupSet::create(
+			policy.cgroup_parent,
+			{policy.memory_limit, policy.max_tasks, policy.cpu_percent}, report_);
+	else
+		sandbox::CgroupSet::report_without(policy.memory_limit, policy.max_tasks,
+						   "cgroups disabled by HostOptions::sandbox.cgroups",
+						   report_);
+	// No memory cgroup: the broker polls resident memory and kills at the
+	// limit; RLIMIT_AS, with room for stacks and libraries, stops what
+	// the poll would see too late.
 	if (!cgroups_.caps_memory())
-		config.address_space = policy.memory_limit;
+		config.address_space = 2 * policy.memory_limit + (256ull << 20);
 	int number = sp::kFirstFreeFd;
 	for (auto &fd : cgroups_.open_procs()) {
 		if (!fd.valid())
@@ -149,8 +159,67 @@ void Instance::on_seccomp_notification()
 		 name);
 }
 
+namespace {
+
+// The last resort without a memory cgroup: how often the broker sums the
+// plugin's resident memory.
+constexpr auto kRssPoll = std::chrono::milliseconds(10);
+
+// Resident bytes of `pid` and its descendants (the mirror, pid 1, pid 2).
+std::uint64_t tree_rss(pid_t pid, int depth = 0)
+{
+	std::uint64_t total = 0;
+	{
+		std::ifstream status(fmt::format("/proc/{}/status", pid));
+		std::string key;
+		while (status >> key) {
+			if (key == "VmRSS:") {
+				std::uint64_t kib = 0;
+				status >> kib;
+				total += kib << 10;
+				break;
+			}
+			status.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+		}
+	}
+	std::ifstream children(fmt::format("/proc/{}/task/{}/children", pid, pid));
+	pid_t child;
+	while (depth < 4 && children >> child)
+		total += tree_rss(child, depth + 1);
+	return total;
+}
+
+} // namespace
+
+void Instance::poll_memory()
+{
+	std::weak_ptr<Instance> weak = weak_from_this();
+	watchers_->rss.expires_after(kRssPoll);
+	watchers_->rss.async_wait([weak](boost::system::error_code ec) {
+		auto self = weak.lock();
+		if (ec || !self || !self->alive())
+			return;
+		const std::uint64_t limit = self->options_.sandbox.memory_limit;
+		const std::uint64_t rss = tree_rss(self->process_.pid());
+		if (rss > limit) {
+			self->kill_for(Termination::MemoryLimit,
+				       fmt::format("the plugin went over its memory limit of {} MiB "
+						   "({} MiB resident, found by polling: no memory "
+						   "cgroup); all its processes were killed",
+						   limit >> 20, rss >> 20));
+			return;
+		}
+		self->poll_memory();
+	});
+}
+
 void Instance::watch_sandbox()
 {
+	if (options_.sandbox.mode == sandbox::SandboxMode::Enforced && !cgroups_.caps_memory())
+		asio::post(supervisor_->io(), [weak = weak_from_this()] {
+			if (auto self = weak.lock())
+				self->poll_memory();
+		});
 	const int oom = cgroups_.oom_event_fd();
 	if (oom < 0)
 		return;

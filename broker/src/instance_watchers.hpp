@@ -35,15 +35,17 @@ inline UniqueFd dup_cloexec(int fd)
 
 struct Instance::Watchers {
 	explicit Watchers(boost::asio::io_context &io)
-		: pidfd(io), control(io), notify(io), seccomp(io), oom(io), grace(io) {}
+		: pidfd(io), control(io), notify(io), seccomp(io), oom(io), grace(io), rss(io) {}
 	boost::asio::posix::stream_descriptor pidfd, control, notify;
 	boost::asio::posix::stream_descriptor seccomp, oom; // the sandbox's verdicts
 	boost::asio::steady_timer grace;
+	boost::asio::steady_timer rss; // memory poll, when no cgroup caps memory
 
 	void close()
 	{
 		boost::system::error_code ignored;
 		grace.cancel();
+		rss.cancel();
 		pidfd.close(ignored);
 		control.close(ignored);
 		notify.close(ignored);

@@ -180,8 +180,8 @@ CgroupSet CgroupSet::create(const std::string &parent, const CgroupLimits &limit
 		report.add("memory", LayerState::Enforced, memory_how);
 	else
 		report.add("memory", LayerState::Degraded,
-			   fmt::format("no writable memory cgroup: RLIMIT_AS {} only (memfd and "
-				       "kernel memory escape it)",
+			   fmt::format("no writable memory cgroup: resident memory polled every 10 "
+				       "ms against {} and RLIMIT_AS (kernel memory escapes both)",
 				       mib));
 	if (tasks)
 		report.add("tasks", LayerState::Enforced, tasks_how);
@@ -201,6 +201,20 @@ CgroupSet CgroupSet::create(const std::string &parent, const CgroupLimits &limit
 		report.add("kill", LayerState::Degraded,
 			   "no cgroup v2: SIGKILL to the shim, whose pid namespace ends with it");
 	return set;
+}
+
+void CgroupSet::report_without(std::uint64_t memory, std::uint32_t tasks, std::string_view why,
+			       SandboxReport &report)
+{
+	report.add("memory", LayerState::Degraded,
+		   fmt::format("{}: resident memory polled every 10 ms against {} MiB, and "
+			       "RLIMIT_AS (kernel memory escapes both)",
+			       why, memory >> 20));
+	report.add("tasks", LayerState::Degraded,
+		   fmt::format("{}: RLIMIT_NPROC {} on the shim's own uid", why, tasks));
+	report.add("cpu", LayerState::Off, std::string(why));
+	report.add("kill", LayerState::Degraded,
+		   fmt::format("{}: SIGKILL to the shim, whose pid namespace ends with it", why));
 }
 
 CgroupSet &CgroupSet::operator=(CgroupSet &&other) noexcept

@@ -26,7 +26,7 @@ using Set = std::initializer_list<int>;
 const Set kBasicIo = {SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
 		      SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(preadv), SCMP_SYS(pwritev),
 		      SCMP_SYS(preadv2), SCMP_SYS(pwritev2), SCMP_SYS(lseek), SCMP_SYS(close),
-		      SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3)};
+		      SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(close_range)};
 // Opening and inspecting files. What they can reach is bounded by the
 // read-only root and Landlock; the loader needs them after lockdown
 // (dlopen runs under the filter, so ELF constructors do too).
@@ -63,9 +63,10 @@ const Set kNetwork = {SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(bind), SCMP_
 		      SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(shutdown),
 		      SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg)};
 #if defined(__SANITIZE_ADDRESS__)
-// ASan's runtime in the shim: it reads /proc/self/maps (kFileQuery) and
-// names its threads.
-const Set kSanitizer = {SCMP_SYS(prctl), SCMP_SYS(sched_getparam)};
+// ASan's runtime in the shim: it opens /proc/self/maps with the legacy
+// open(2), and its accessible-memory probe writes through a pipe it makes
+// on the spot.
+const Set kSanitizer = {SCMP_SYS(open), SCMP_SYS(pipe2), SCMP_SYS(pipe)};
 #else
 const Set kSanitizer = {};
 #endif

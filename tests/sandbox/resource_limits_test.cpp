@@ -52,6 +52,32 @@ TEST_CASE("memory_bombs_kill_the_whole_plugin_with_memory_limit_exceeded")
 	}
 }
 
+TEST_CASE("without_cgroups_the_memory_cap_is_polled_and_reported_degraded")
+{
+	if (test::kAsan)
+		SANDBOX_SKIP("ASan build: RLIMIT_AS and resident memory would measure ASan's "
+			     "shadow memory, not the plugin");
+	HostOptions o = capped();
+	o.sandbox.cgroups = false; // the last resort, as without writable cgroups
+	test::Sandboxed s(o);
+	CHECK(s.report.cgroups.empty());
+	REQUIRE(s.report.find("memory") != nullptr);
+	CHECK(s.report.find("memory")->state == sandbox::LayerState::Degraded);
+	CHECK_FALSE(s.report.fully_enforced());
+	const auto start = std::chrono::steady_clock::now();
+	auto r = s.plugin->call("malloc_bomb", {}, Deadline::after(20s));
+	REQUIRE(s.plugin->wait_exit(20s));
+	const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+				std::chrono::steady_clock::now() - start)
+				.count();
+	REQUIRE_FALSE(r.has_value());
+	INFO(r.error().to_string());
+	CHECK(r.error().termination == Termination::MemoryLimit);
+	MESSAGE("polled memory cap: call to verdict " << ms << " ms");
+	CHECK(ms < 2000);
+	s.finish();
+}
+
 TEST_CASE("a_plugin_under_its_cap_is_not_reported_as_over_it")
 {
 	test::Sandboxed s(capped());

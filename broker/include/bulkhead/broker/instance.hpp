@@ -105,6 +105,7 @@ private:
 				     std::vector<std::string> &argv, std::vector<UniqueFd> &keep);
 	void take_sandbox_report(const bulkhead::control::Sandboxed &message, UniqueFd listener);
 	void watch_sandbox();
+	void poll_memory();
 	void on_seccomp_notification();
 	void kill_for(Termination why, std::string detail, std::string syscall = {});
 

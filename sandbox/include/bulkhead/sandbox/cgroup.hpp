@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <bulkhead/result.hpp>
@@ -29,6 +30,9 @@ public:
 	// says the memory cap is degraded to rlimits.
 	static CgroupSet create(const std::string &parent, const CgroupLimits &limits,
 				SandboxReport &report);
+	// What the report says when no cgroup is used at all.
+	static void report_without(std::uint64_t memory, std::uint32_t tasks, std::string_view why,
+				   SandboxReport &report);
 	CgroupSet() = default;
 	CgroupSet(CgroupSet &&) noexcept = default;
 	CgroupSet &operator=(CgroupSet &&other) noexcept;

@@ -46,6 +46,9 @@ struct SandboxPolicy {
 	std::uint64_t max_file_size = 16ull << 20; // RLIMIT_FSIZE
 	// Capabilities plugins may be granted; anything else is refused.
 	std::vector<CapabilityGrant> grantable;
+	// false: no cgroups at all, as on a machine without writable ones
+	// (the last-resort path: rlimits and RSS polling, reported degraded).
+	bool cgroups = true;
 	// Name of the bulkhead-owned parent cgroup in each hierarchy.
 	std::string cgroup_parent = "bulkhead";
 };
