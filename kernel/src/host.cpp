@@ -3,12 +3,17 @@
 #include <bulkhead/host.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <bulkhead/broker/bundle_verifier.hpp>
 #include <bulkhead/broker/instance.hpp>
 #include <bulkhead/broker/supervisor.hpp>
+#include <bulkhead/log.hpp>
 
 #ifndef BULKHEAD_DEFAULT_SHIM
 #define BULKHEAD_DEFAULT_SHIM "/usr/local/libexec/bulkhead-shim"
@@ -28,7 +33,14 @@ Result<std::unique_ptr<Host>> Host::create(HostOptions options)
 					      "power of two in [2, 4096], cell bytes a multiple of "
 					      "64 in [128, 1048576]",
 					      options.geometry.cells, options.geometry.cell_bytes));
-	return std::unique_ptr<Host>(new Host(std::move(options)));
+	std::optional<broker::PluginRoot> root;
+	if (!options.plugin_root.empty())
+		root = TRY(broker::PluginRoot::open(options.plugin_root));
+	if (options.development_mode)
+		log::warning("DEVELOPMENT MODE is on: unsigned plugins will load; never in production");
+	auto host = std::unique_ptr<Host>(new Host(std::move(options)));
+	host->root_ = std::move(root);
+	return host;
 }
 
 Host::Host(HostOptions options)
@@ -52,7 +64,23 @@ Host::~Host()
 	all.clear();
 }
 
-Result<Plugin> Host::load(const std::string &path, LoadOptions load)
+Result<Bytes> Host::read_plugin(const std::string &name) const
+{
+	if (root_)
+		return root_->read(name);
+	if (name.empty() || name.find('\0') != std::string::npos)
+		return make_error(ErrorCode::InvalidArgument, "the plugin path is empty or holds a NUL byte");
+	UniqueFd fd(::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW));
+	if (!fd.valid() && errno == ELOOP)
+		return make_error(ErrorCode::PermissionDenied,
+				  fmt::format("plugin {} refused: it is a symbolic link", name));
+	if (!fd.valid())
+		return make_error(errno == ENOENT ? ErrorCode::NotFound : ErrorCode::InvalidArgument,
+				  fmt::format("plugin {}: {}", name, strerrordesc_np(errno)));
+	return broker::read_whole(fd.get(), name);
+}
+
+Result<Plugin> Host::load(const std::string &name, LoadOptions load)
 {
 	broker::InstanceOptions o;
 	o.shim_path = options_.shim_path;
@@ -63,13 +91,53 @@ Result<Plugin> Host::load(const std::string &path, LoadOptions load)
 	o.init_deadline = options_.init_deadline;
 	o.shutdown_deadline = options_.shutdown_deadline;
 	o.config = std::move(load.config);
+	o.provenance.source = name;
+
+	// Read once; everything after works on these bytes.
+	const Bytes file = TRY(read_plugin(name));
+	broker::SealedPayload payload;
+	std::optional<broker::Manifest> manifest;
+	if (broker::looks_like_bundle(file)) {
+		broker::VerifyPolicy policy{&options_.trust, options_.development_mode, broker::kHostPlatform};
+		auto verified = broker::verify_bundle(file, policy, broker::VerifyDepth::SelectedPayload);
+		if (!verified.has_value()) {
+			Error e = std::move(verified).error();
+			e.message = fmt::format("{}: {}", name, e.message);
+			return Unexpected(std::move(e));
+		}
+		if (!verified->is_signed())
+			log::warning("DEVELOPMENT MODE: loading {}, an UNSIGNED bundle", name);
+		o.provenance.key_id = verified->key_id;
+		o.provenance.payload_hash = verified->payload_hash;
+		payload = TRY(broker::SealedPayload::seal(verified->payload, verified->manifest.name));
+		manifest = std::move(verified->manifest);
+	} else if (options_.development_mode) {
+		log::warning("DEVELOPMENT MODE: loading {}, a bare plugin file with no signature", name);
+		o.provenance.payload_hash = broker::hex(broker::blake2b_256(file));
+		payload = TRY(broker::SealedPayload::seal(file, name));
+	} else {
+		return make_error(ErrorCode::PermissionDenied,
+				  fmt::format("plugin {} refused: it is not a signed bundle (bare plugin files "
+					      "load only in development mode)", name));
+	}
+
 	std::uint64_t id;
 	{
 		std::lock_guard lock(mutex_);
 		id = next_instance_++;
 	}
-	auto payload = TRY(broker::SealedPayload::read_file(path));
 	auto instance = TRY(broker::Instance::start(supervisor_, payload, o, id));
+	// The signed manifest and the code must agree on what they are.
+	if (manifest && (instance->name() != manifest->name ||
+			 instance->version() != manifest->version.to_string())) {
+		Error e{ErrorCode::PermissionDenied,
+			fmt::format("bundle {} refused: its manifest names {} {}, its payload says it is {} {}",
+				    name, manifest->name, manifest->version.to_string(), instance->name(),
+				    instance->version())};
+		instance->kill(Termination::HostRequest, e.message);
+		instance->wait_exit(options_.shutdown_deadline);
+		return Unexpected(std::move(e));
+	}
 	{
 		std::lock_guard lock(mutex_);
 		instances_.push_back(instance);
@@ -110,6 +178,9 @@ PluginInfo Plugin::info() const
 	p.max_payload = instance_->max_payload();
 	p.alive = instance_->alive();
 	p.ring_occupancy = instance_->ring_occupancy();
+	p.source = instance_->provenance().source;
+	p.key_id = instance_->provenance().key_id;
+	p.payload_hash = instance_->provenance().payload_hash;
 	return p;
 }
 

@@ -26,6 +26,7 @@
 
 #include <bulkhead/bytes.hpp>
 #include <bulkhead/deadline.hpp>
+#include <bulkhead/host_options.hpp>
 #include <bulkhead/ipc/channel.hpp>
 #include <bulkhead/ipc/layout.hpp>
 #include <bulkhead/result.hpp>
@@ -36,41 +37,6 @@ namespace broker {
 class Instance;
 class Supervisor;
 } // namespace broker
-
-struct HostOptions {
-	// The bulkhead-shim executable. Empty: $BULKHEAD_SHIM, else the path
-	// this build installed it to.
-	std::string shim_path;
-	// Ring geometry of every channel: calls in flight and the largest
-	// message (cell_bytes less ~110 bytes of envelope).
-	ipc::Geometry geometry;
-	// How long a waiting host thread spins before it sleeps. Long enough
-	// to cover a sleeping shim's wake-up (~45 µs on a VM) keeps a cold
-	// call at one wake-up instead of two.
-	std::chrono::microseconds host_spin{100};
-	// How long an idle shim spins before it sleeps.
-	std::chrono::microseconds shim_spin{50};
-	std::chrono::milliseconds start_deadline{10'000};
-	std::chrono::milliseconds init_deadline{5'000};
-	std::chrono::milliseconds shutdown_deadline{5'000};
-	// Deadline of a call made without one.
-	std::chrono::milliseconds default_call_deadline{5'000};
-};
-
-struct LoadOptions {
-	Bytes config; // handed to the plugin's init()
-};
-
-struct PluginInfo {
-	std::string name;
-	std::string version;
-	std::uint64_t instance = 0;
-	int pid = 0;
-	std::vector<std::string> operations;
-	std::size_t max_payload = 0;
-	bool alive = false;
-	std::uint64_t ring_occupancy = 0;
-};
 
 // One submitted call, waited for later: keep several in flight from one
 // thread (pipelining) without an io_context. Move-only; destroying one that
@@ -162,11 +128,23 @@ public:
 	Host(const Host &) = delete;
 	Host &operator=(const Host &) = delete;
 
-	// Starts `path` (a plugin shared object) in a new shim: spawn,
-	// handshake, init. NotFound for a missing file or shim,
-	// InvalidArgument for a file that is not a plugin, PluginFailed when
-	// its init refuses, FailedPrecondition on a protocol mismatch.
-	Result<Plugin> load(const std::string &path, LoadOptions options = {});
+	// Starts a plugin in a new shim: read the file once, verify it (a
+	// signed bundle; bare shared objects and unsigned bundles only in
+	// development mode), seal the payload, spawn, handshake, init. `name`
+	// resolves beneath HostOptions::plugin_root when one is set.
+	// PermissionDenied for anything the trust policy or the path rules
+	// refuse, NotFound for a missing file or shim, InvalidArgument for a
+	// file that is not a plugin, FailedPrecondition for a payload that
+	// cannot run here or a protocol mismatch, PluginFailed when init
+	// refuses. Every message names the reason.
+	Result<Plugin> load(const std::string &name, LoadOptions options = {});
+	// Verifies the bundle at `source` (any path: the operator's input)
+	// with every payload's hash and copies it into the plugin root as
+	// NAME-VERSION.bhb, durably; returns that name.
+	Result<std::string> install(const std::string &source);
+	// Every *.bhb directly under the plugin root, each manifest verified
+	// (signature and manifest; payload hashes are checked at load).
+	Result<std::vector<DiscoveredBundle>> discover() const;
 	// Stops an instance: graceful shutdown first, forced at the deadline.
 	void unload(const Plugin &plugin);
 	// Every instance loaded and not unloaded.
@@ -177,7 +155,10 @@ public:
 private:
 	explicit Host(HostOptions options);
 
+	Result<Bytes> read_plugin(const std::string &name) const;
+
 	HostOptions options_;
+	std::optional<broker::PluginRoot> root_;
 	std::shared_ptr<broker::Supervisor> supervisor_;
 	mutable std::mutex mutex_;
 	std::vector<std::shared_ptr<broker::Instance>> instances_;

@@ -23,6 +23,13 @@
 
 namespace bulkhead::broker {
 
+// Where an instance's code came from, for PluginInfo and the audit log.
+struct Provenance {
+	std::string source;       // the bundle or file name it was loaded from
+	std::string key_id;       // the signing key; empty when unsigned
+	std::string payload_hash; // hex BLAKE2b-256 of the bytes that run
+};
+
 struct InstanceOptions {
 	std::string shim_path;
 	ipc::Geometry geometry;
@@ -32,6 +39,7 @@ struct InstanceOptions {
 	std::chrono::milliseconds init_deadline{5'000};    // the plugin's init hook
 	std::chrono::milliseconds shutdown_deadline{5'000};
 	Bytes config;                                      // passed to init
+	Provenance provenance;
 };
 
 class Instance : public std::enable_shared_from_this<Instance> {
@@ -49,6 +57,7 @@ public:
 	const std::string &name() const { return name_; }
 	const std::string &version() const { return version_; }
 	std::uint64_t id() const { return id_; }
+	const Provenance &provenance() const { return options_.provenance; }
 	pid_t pid() const { return process_.pid(); }
 	const std::vector<std::string> &operations() const { return operations_; }
 	std::size_t max_payload() const { return channel_->max_payload(); }
