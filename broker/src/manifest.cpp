@@ -142,6 +142,22 @@ Result<std::string> manifest_to_json(ByteView bytes)
 	return text;
 }
 
+Result<std::vector<ManifestPayload>> manifest_payload_files(ByteView bytes)
+{
+	flatbuffers::Verifier verifier(bytes.data(), bytes.size());
+	if (!fb::VerifyManifestBuffer(verifier))
+		return Unexpected(invalid("the manifest is not a valid flatbuffers Manifest (identifier BHMF)"));
+	std::vector<ManifestPayload> out;
+	if (const auto *payloads = fb::GetManifest(bytes.data())->payloads())
+		for (const auto *p : *payloads) {
+			ManifestPayload mp;
+			mp.platform = str(p->platform());
+			mp.file = str(p->file());
+			out.push_back(std::move(mp));
+		}
+	return out;
+}
+
 Result<Bytes> manifest_with_payloads(ByteView bytes, const std::vector<ManifestPayload> &payloads)
 {
 	flatbuffers::Verifier verifier(bytes.data(), bytes.size());

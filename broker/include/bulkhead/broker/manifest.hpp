@@ -64,6 +64,10 @@ Result<Manifest> decode_manifest(ByteView bytes);
 Result<Bytes> manifest_from_json(std::string_view json);
 Result<std::string> manifest_to_json(ByteView bytes); // the schema-driven form
 
+// The platform and file of each payload a manifest lists, without the
+// checks of decode_manifest: what `pack` reads before anything is pinned.
+Result<std::vector<ManifestPayload>> manifest_payload_files(ByteView bytes);
+
 // Rewrites the payload table of a manifest (offsets, sizes, hashes after
 // `pack` read the files), leaving every other field as it was.
 Result<Bytes> manifest_with_payloads(ByteView bytes, const std::vector<ManifestPayload> &payloads);
