@@ -2,7 +2,9 @@
 // Reading and writing the bundle container; signing its manifest.
 #include <bulkhead/broker/bundle.hpp>
 
+#include <cerrno>
 #include <cstring>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <sodium.h>
@@ -51,6 +53,11 @@ bool looks_like_bundle(ByteView head)
 
 Result<BundleLayout> BundleLayout::parse(ByteView file)
 {
+	return parse_head(file, file.size());
+}
+
+Result<BundleLayout> BundleLayout::parse_head(ByteView file, std::uint64_t file_size)
+{
 	if (!looks_like_bundle(file))
 		return Unexpected(malformed("it does not start with the magic 'BHBUNDLE'"));
 	if (file.size() < kBundleHeaderSize)
@@ -66,9 +73,11 @@ Result<BundleLayout> BundleLayout::parse(ByteView file)
 	if (s > kMaxSignatureBlock || (s != 0 && s < kAlgorithmField + kKeyIdField + 1))
 		return Unexpected(malformed(fmt::format("signature block length {}", s)));
 	// Every length is bounded, so the sum cannot wrap.
-	if (p > file.size() || kBundleHeaderSize + m + s + p != file.size())
+	if (p > file_size || kBundleHeaderSize + m + s + p != file_size)
 		return Unexpected(malformed(fmt::format(
-			"the header says {} bytes in all, the file has {}", kBundleHeaderSize + m + s + p, file.size())));
+			"the header says {} bytes in all, the file has {}", kBundleHeaderSize + m + s + p, file_size)));
+	if (file.size() < kBundleHeaderSize + m + s)
+		return Unexpected(malformed("the manifest or signature is cut short"));
 
 	BundleLayout layout;
 	layout.manifest = file.subspan(kBundleHeaderSize, m);
@@ -86,10 +95,41 @@ Result<BundleLayout> BundleLayout::parse(ByteView file)
 		sig.signature.assign(bytes.begin(), bytes.end());
 		layout.signature = std::move(sig);
 	}
-	layout.payloads = file.subspan(kBundleHeaderSize + m + s, p);
+	if (file.size() == file_size)
+		layout.payloads = file.subspan(kBundleHeaderSize + m + s, p);
 	return layout;
 }
 
+
+Result<Bytes> read_bundle_head(int fd, const std::string &label)
+{
+	auto read_at = [&](Bytes &into, std::size_t size, off_t at) -> Result<void> {
+		into.resize(size);
+		std::size_t done = 0;
+		while (done < size) {
+			ssize_t n = ::pread(fd, into.data() + done, size - done, at + static_cast<off_t>(done));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return Unexpected(errno_error("read " + label, errno));
+			if (n == 0)
+				break;
+			done += static_cast<std::size_t>(n);
+		}
+		into.resize(done);
+		return {};
+	};
+	Bytes head;
+	TRY(read_at(head, kBundleHeaderSize, 0));
+	if (head.size() < kBundleHeaderSize || !looks_like_bundle(head))
+		return head; // parse_head names what is wrong
+	const std::uint64_t m = std::min<std::uint64_t>(le32(head.data() + 12), kMaxManifestBytes);
+	const std::uint64_t s = std::min<std::uint64_t>(le32(head.data() + 16), kMaxSignatureBlock);
+	Bytes rest;
+	TRY(read_at(rest, m + s, kBundleHeaderSize));
+	head.insert(head.end(), rest.begin(), rest.end());
+	return head;
+}
 
 Bytes signing_message(ByteView manifest)
 {

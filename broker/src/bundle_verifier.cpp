@@ -72,11 +72,12 @@ std::array<std::uint8_t, 32> blake2b_256(ByteView bytes)
 	return out;
 }
 
-Result<VerifiedBundle> verify_bundle(ByteView file, const VerifyPolicy &policy, VerifyDepth depth)
+Result<VerifiedBundle> verify_bundle(ByteView file, const VerifyPolicy &policy, VerifyDepth depth,
+				     std::uint64_t file_size)
 {
 	if (::sodium_init() < 0)
 		return make_error(ErrorCode::Internal, "libsodium did not initialise");
-	BundleLayout layout = TRY(BundleLayout::parse(file));
+	BundleLayout layout = TRY(BundleLayout::parse_head(file, file_size ? file_size : file.size()));
 	VerifiedBundle out;
 	TRY(check_signature(layout, policy, out.key_id));
 	out.manifest = TRY(decode_manifest(layout.manifest));
@@ -104,6 +105,9 @@ Result<VerifiedBundle> verify_bundle(ByteView file, const VerifyPolicy &policy, 
 				  fmt::format("plugin {} {} was built for plugin ABI {}, this host speaks {}", m.name,
 					      m.version.to_string(), m.abi_version, BULKHEAD_PLUGIN_ABI_VERSION));
 	out.payload_index = chosen;
+	out.payload_hash = hex(m.payloads[chosen].blake2b);
+	if (depth == VerifyDepth::Manifest)
+		return out; // payloads are checked when they are read to run
 	for (std::size_t i = 0; i < m.payloads.size(); ++i) {
 		ByteView bytes = TRY(payload_bytes(layout, m.payloads[i]));
 		if (depth == VerifyDepth::AllPayloads || (depth == VerifyDepth::SelectedPayload && i == chosen))
@@ -111,7 +115,6 @@ Result<VerifiedBundle> verify_bundle(ByteView file, const VerifyPolicy &policy, 
 		if (i == chosen)
 			out.payload = bytes;
 	}
-	out.payload_hash = hex(m.payloads[chosen].blake2b);
 	return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -89,11 +90,16 @@ Result<std::vector<DiscoveredBundle>> Host::discover() const
 	for (auto &name : TRY(root_->list(broker::kBundleSuffix))) {
 		DiscoveredBundle d;
 		d.file = name;
-		auto bytes = root_->read(name);
-		if (!bytes.has_value()) {
-			d.refused = std::move(bytes).error();
-		} else if (auto v = broker::verify_bundle(bytes.value(), policy, broker::VerifyDepth::Manifest);
-			   v.has_value()) {
+		auto v = [&]() -> Result<broker::VerifiedBundle> {
+			UniqueFd fd = TRY(root_->open_file(name));
+			struct stat st;
+			if (::fstat(fd.get(), &st) != 0)
+				return Unexpected(errno_error("fstat " + name, errno));
+			Bytes head = TRY(broker::read_bundle_head(fd.get(), name));
+			return broker::verify_bundle(head, policy, broker::VerifyDepth::Manifest,
+						     static_cast<std::uint64_t>(st.st_size));
+		}();
+		if (v.has_value()) {
 			d.key_id = v->key_id;
 			d.manifest = std::move(v->manifest);
 		} else {

@@ -48,7 +48,14 @@ struct BundleLayout {
 	ByteView payloads;
 
 	static Result<BundleLayout> parse(ByteView file);
+	// The head alone (header, manifest, signature: see read_bundle_head)
+	// of a file of `file_size` bytes; `payloads` stays empty.
+	static Result<BundleLayout> parse_head(ByteView head, std::uint64_t file_size);
 };
+
+// Reads just the header, manifest and signature block of the bundle open
+// on `fd`: what discovery needs, without reading payloads.
+Result<Bytes> read_bundle_head(int fd, const std::string &label);
 
 bool looks_like_bundle(ByteView head);
 

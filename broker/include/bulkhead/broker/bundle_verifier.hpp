@@ -40,9 +40,11 @@ struct VerifiedBundle {
 // revoked key, another algorithm, bad signature, payload hash mismatch),
 // InvalidArgument (malformed) or FailedPrecondition (nothing runnable here:
 // no payload for this platform, another ABI version); the message names
-// the reason.
+// the reason. With VerifyDepth::Manifest, `file` may be just the bundle's
+// head (read_bundle_head) of a file of `file_size` bytes.
 Result<VerifiedBundle> verify_bundle(ByteView file, const VerifyPolicy &policy,
-				     VerifyDepth depth = VerifyDepth::SelectedPayload);
+				     VerifyDepth depth = VerifyDepth::SelectedPayload,
+				     std::uint64_t file_size = 0);
 
 // BLAKE2b-256, as manifests pin payloads.
 std::array<std::uint8_t, 32> blake2b_256(ByteView bytes);
