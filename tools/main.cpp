@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "audit.hpp"
 #include "bench_call.hpp"
 #include "bench_peer.hpp"
 #include "demo.hpp"
@@ -22,6 +23,8 @@ struct Command {
 // Every subcommand, in the order `bulkhead --help` lists them. A new one is
 // a line here: name, entry point, one line of help.
 constexpr Command kCommands[] = {
+	{"audit", bulkhead::tools::audit_main,
+	 "verify the audit log's hash chain, or show its records (audit --help)"},
 	{"bench", bulkhead::tools::bench_main,
 	 "measure the call path against its baselines (bench --help)"},
 	{"demo", bulkhead::tools::demo_main,
