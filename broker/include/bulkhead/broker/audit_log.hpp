@@ -79,7 +79,6 @@ private:
 	using Hash = std::array<std::uint8_t, 32>;
 	AuditLog(std::string path, UniqueFd fd, std::uint64_t seq, const Hash &last,
 		 std::uint64_t size);
-	Result<void> append_locked(const AuditRecord &record);
 
 	std::string path_;
 	UniqueFd fd_;
