@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "audit.hpp"
 #include "bench_call.hpp"
 #include "bench_peer.hpp"
 #include "commands.hpp"
@@ -23,6 +24,8 @@ struct Command {
 // Every subcommand, in the order `bulkhead --help` lists them. A new one is
 // a line here: name, entry point, one line of help.
 constexpr Command kCommands[] = {
+	{"audit", bulkhead::tools::audit_main,
+	 "verify the audit log's hash chain, or show its records (audit --help)"},
 	{"bench", bulkhead::tools::bench_main,
 	 "measure the call path against its baselines (bench --help)"},
 	{"call", bulkhead::tools::call_main, "load a bundle and call one operation"},
