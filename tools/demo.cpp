@@ -7,10 +7,12 @@
 
 #include <chrono>
 #include <string_view>
+#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include <bulkhead/broker/audit_log.hpp>
 #include <bulkhead/host.hpp>
 #include <bulkhead/log.hpp>
 
@@ -78,6 +80,7 @@ int demo_main(std::span<char *const> args)
 	HostOptions options;
 	options.shim_path = shim_path();
 	options.plugin_root = dr.root();
+	options.audit_log = dr.staging() + "/audit.log";
 	if (auto added = options.trust.add(dr.key()); !added.has_value())
 		return 1;
 	auto host = Host::create(options);
@@ -139,6 +142,26 @@ int demo_main(std::span<char *const> args)
 	}
 	show_plugin(again.value());
 	ok &= timed_call(again.value(), "echo", "back again").has_value();
+
+	echo->wait_exit(5s);
+	auto audit = broker::verify_audit_log(options.audit_log);
+	if (audit.has_value()) {
+		fmt::print("\nThe audit log ({} records, chain {}): every install, verification, load, "
+			   "kill and crash:\n", audit->records, audit->intact ? "intact" : "BROKEN");
+		std::ifstream in(options.audit_log);
+		for (std::string line; std::getline(in, line);) {
+			auto e = broker::parse_audit_line(line);
+			if (!e)
+				continue;
+			// A refusal's detail starts with the file's path; the reason follows.
+			std::string_view why = e->record.detail;
+			if (auto at = why.find("bundle refused"); at != std::string_view::npos)
+				why.remove_prefix(at);
+			fmt::print("  #{:<2} {:<8} {:<6} {:<9} {}\n", e->seq, broker::to_string(e->record.event),
+				   e->record.plugin, e->record.outcome, why.substr(0, 70));
+		}
+	}
+	ok &= audit.has_value() && audit->intact;
 
 	fmt::print("\n{}\n", ok ? "Demo complete: one plugin died, its call failed with a structured "
 				  "error, everything else kept working."

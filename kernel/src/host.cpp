@@ -15,6 +15,8 @@
 #include <bulkhead/broker/supervisor.hpp>
 #include <bulkhead/log.hpp>
 
+#include "host_audit.hpp"
+
 #ifndef BULKHEAD_DEFAULT_SHIM
 #define BULKHEAD_DEFAULT_SHIM "/usr/local/libexec/bulkhead-shim"
 #endif
@@ -38,8 +40,12 @@ Result<std::unique_ptr<Host>> Host::create(HostOptions options)
 		root = TRY(broker::PluginRoot::open(options.plugin_root));
 	if (options.development_mode)
 		log::warning("DEVELOPMENT MODE is on: unsigned plugins will load; never in production");
+	std::shared_ptr<broker::AuditLog> audit;
+	if (!options.audit_log.empty())
+		audit = TRY(broker::AuditLog::open(options.audit_log));
 	auto host = std::unique_ptr<Host>(new Host(std::move(options)));
 	host->root_ = std::move(root);
+	host->audit_ = std::move(audit);
 	return host;
 }
 
@@ -94,64 +100,114 @@ Result<Plugin> Host::load(const std::string &name, LoadOptions load)
 	o.provenance.source = name;
 
 	// Read once; everything after works on these bytes.
-	const Bytes file = TRY(read_plugin(name));
 	broker::SealedPayload payload;
 	std::optional<broker::Manifest> manifest;
-	if (broker::looks_like_bundle(file)) {
-		broker::VerifyPolicy policy{&options_.trust, options_.development_mode, broker::kHostPlatform};
-		auto verified = broker::verify_bundle(file, policy, broker::VerifyDepth::SelectedPayload);
-		if (!verified.has_value()) {
-			Error e = std::move(verified).error();
-			e.message = fmt::format("{}: {}", name, e.message);
-			return Unexpected(std::move(e));
+	broker::AuditRecord verify_record{broker::AuditEvent::Verify, name, "", "", "", 0, "ok", ""};
+	auto prepared = [&]() -> Result<void> {
+		const Bytes file = TRY(read_plugin(name));
+		if (broker::looks_like_bundle(file)) {
+			broker::VerifyPolicy policy{&options_.trust, options_.development_mode, broker::kHostPlatform};
+			auto verified = broker::verify_bundle(file, policy, broker::VerifyDepth::SelectedPayload);
+			if (!verified.has_value())
+				return Unexpected(std::move(verified).error());
+			if (!verified->is_signed()) {
+				log::warning("DEVELOPMENT MODE: loading {}, an UNSIGNED bundle", name);
+				verify_record.outcome = "unsigned";
+				verify_record.detail = "accepted in development mode";
+			}
+			o.provenance.key_id = verified->key_id;
+			o.provenance.payload_hash = verified->payload_hash;
+			payload = TRY(broker::SealedPayload::seal(verified->payload, verified->manifest.name));
+			manifest = std::move(verified->manifest);
+			verify_record.plugin = manifest->name;
+			verify_record.version = manifest->version.to_string();
+		} else if (options_.development_mode) {
+			log::warning("DEVELOPMENT MODE: loading {}, a bare plugin file with no signature", name);
+			o.provenance.payload_hash = broker::hex(broker::blake2b_256(file));
+			payload = TRY(broker::SealedPayload::seal(file, name));
+			verify_record.outcome = "unsigned";
+			verify_record.detail = "a bare plugin file, accepted in development mode";
+		} else {
+			return make_error(ErrorCode::PermissionDenied,
+					  "it is not a signed bundle (bare plugin files load only in development mode)");
 		}
-		if (!verified->is_signed())
-			log::warning("DEVELOPMENT MODE: loading {}, an UNSIGNED bundle", name);
-		o.provenance.key_id = verified->key_id;
-		o.provenance.payload_hash = verified->payload_hash;
-		payload = TRY(broker::SealedPayload::seal(verified->payload, verified->manifest.name));
-		manifest = std::move(verified->manifest);
-	} else if (options_.development_mode) {
-		log::warning("DEVELOPMENT MODE: loading {}, a bare plugin file with no signature", name);
-		o.provenance.payload_hash = broker::hex(broker::blake2b_256(file));
-		payload = TRY(broker::SealedPayload::seal(file, name));
-	} else {
-		return make_error(ErrorCode::PermissionDenied,
-				  fmt::format("plugin {} refused: it is not a signed bundle (bare plugin files "
-					      "load only in development mode)", name));
+		return {};
+	}();
+	if (!prepared.has_value()) {
+		Error e = std::move(prepared).error();
+		if (e.message.find(name) == std::string::npos)
+			e.message = fmt::format("plugin {}: {}", name, e.message);
+		verify_record.outcome = "refused";
+		verify_record.detail = e.message;
+		detail::audit_or_log(audit_, verify_record);
+		return Unexpected(std::move(e));
 	}
+	verify_record.key_id = o.provenance.key_id;
+	verify_record.payload_hash = o.provenance.payload_hash;
+	TRY(detail::audit(audit_, verify_record));
 
 	std::uint64_t id;
 	{
 		std::lock_guard lock(mutex_);
 		id = next_instance_++;
 	}
-	auto instance = TRY(broker::Instance::start(supervisor_, payload, o, id));
+	// Crashes and the host's kills reach the audit log from here.
+	o.on_exit = [audit = audit_, name = verify_record.plugin, version = verify_record.version,
+		     key = o.provenance.key_id, hash = o.provenance.payload_hash, id](const Error &e) {
+		if (e.termination == Termination::HostRequest)
+			return; // an unload, recorded by unload()
+		const bool killed = e.termination == Termination::Deadline || e.termination == Termination::Protocol;
+		detail::audit_or_log(audit, {killed ? broker::AuditEvent::Kill : broker::AuditEvent::Crash,
+					     e.plugin.empty() ? name : e.plugin, version, key, hash, id,
+					     killed ? "killed" : "crashed", e.to_string()});
+	};
+	auto instance = broker::Instance::start(supervisor_, payload, o, id);
+	if (!instance.has_value()) {
+		detail::audit_or_log(audit_, {broker::AuditEvent::Load, verify_record.plugin, verify_record.version,
+					      o.provenance.key_id, o.provenance.payload_hash, id, "failed",
+					      instance.error().to_string()});
+		return Unexpected(std::move(instance).error());
+	}
+	std::shared_ptr<broker::Instance> started = std::move(instance).value();
 	// The signed manifest and the code must agree on what they are.
-	if (manifest && (instance->name() != manifest->name ||
-			 instance->version() != manifest->version.to_string())) {
-		Error e{ErrorCode::PermissionDenied,
-			fmt::format("bundle {} refused: its manifest names {} {}, its payload says it is {} {}",
-				    name, manifest->name, manifest->version.to_string(), instance->name(),
-				    instance->version())};
-		instance->kill(Termination::HostRequest, e.message);
-		instance->wait_exit(options_.shutdown_deadline);
-		return Unexpected(std::move(e));
+	std::optional<Error> refused;
+	if (manifest && (started->name() != manifest->name ||
+			 started->version() != manifest->version.to_string()))
+		refused = Error{ErrorCode::PermissionDenied,
+				fmt::format("bundle {} refused: its manifest names {} {}, its payload says it is {} {}",
+					    name, manifest->name, manifest->version.to_string(), started->name(),
+					    started->version())};
+	auto recorded = detail::audit(audit_, detail::audit_record(broker::AuditEvent::Load, *started,
+								   refused ? "refused" : "ok",
+								   refused ? refused->message
+									   : fmt::format("from {}, pid {}", name, started->pid())));
+	if (!refused && !recorded.has_value())
+		refused = recorded.error();
+	if (refused) {
+		started->kill(Termination::HostRequest, refused->message);
+		started->wait_exit(options_.shutdown_deadline);
+		return Unexpected(std::move(*refused));
 	}
 	{
 		std::lock_guard lock(mutex_);
-		instances_.push_back(instance);
+		instances_.push_back(started);
 	}
-	return Plugin(std::move(instance), options_.default_call_deadline);
+	return Plugin(std::move(started), options_.default_call_deadline, audit_);
 }
 
 void Host::unload(const Plugin &plugin)
 {
+	std::size_t erased;
 	{
 		std::lock_guard lock(mutex_);
-		std::erase(instances_, plugin.instance_);
+		erased = std::erase(instances_, plugin.instance_);
 	}
 	plugin.instance_->shutdown();
+	if (erased) {
+		auto e = plugin.instance_->exit_error();
+		detail::audit_or_log(audit_, detail::audit_record(broker::AuditEvent::Unload, *plugin.instance_, "ok",
+								  e ? e->message : "stopped"));
+	}
 }
 
 std::vector<PluginInfo> Host::plugins() const
@@ -163,7 +219,7 @@ std::vector<PluginInfo> Host::plugins() const
 	}
 	std::vector<PluginInfo> out;
 	for (auto &i : all)
-		out.push_back(Plugin(i, options_.default_call_deadline).info());
+		out.push_back(Plugin(i, options_.default_call_deadline, audit_).info());
 	return out;
 }
 
@@ -248,7 +304,13 @@ void Plugin::submit_async(std::string_view op, ByteView payload, Deadline deadli
 
 bool Plugin::alive() const { return instance_->alive(); }
 std::optional<Error> Plugin::exit_error() const { return instance_->exit_error(); }
-void Plugin::kill() const { instance_->kill(Termination::None); }
+void Plugin::kill() const
+{
+	if (instance_->alive())
+		detail::audit_or_log(audit_, detail::audit_record(broker::AuditEvent::Kill, *instance_, "requested",
+								  "Plugin::kill: SIGKILL on request"));
+	instance_->kill(Termination::None);
+}
 bool Plugin::wait_exit(std::chrono::milliseconds timeout) const
 {
 	return instance_->wait_exit(timeout);

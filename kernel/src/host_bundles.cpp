@@ -12,6 +12,8 @@
 #include <bulkhead/broker/bundle_verifier.hpp>
 #include <bulkhead/log.hpp>
 
+#include "host_audit.hpp"
+
 namespace bulkhead {
 
 namespace {
@@ -51,29 +53,49 @@ Result<std::string> Host::install(const std::string &source)
 	if (!verified.has_value()) {
 		Error e = std::move(verified).error();
 		e.message = fmt::format("{}: {}", source, e.message);
+		detail::audit_or_log(audit_, {broker::AuditEvent::Install, source.substr(source.rfind('/') + 1), "", "",
+					      "", 0, "refused", e.message});
 		return Unexpected(std::move(e));
 	}
+	const broker::AuditRecord base{broker::AuditEvent::Verify, verified->manifest.name,
+				       verified->manifest.version.to_string(), verified->key_id,
+				       verified->payload_hash, 0, verified->is_signed() ? "ok" : "unsigned",
+				       "every payload checked, from " + source};
+	TRY(detail::audit(audit_, base));
 	const std::string target = fmt::format("{}-{}{}", verified->manifest.name,
 					       verified->manifest.version.to_string(), broker::kBundleSuffix);
 
 	// An unnamed file, written and synced, then linked in: a reader sees
 	// the whole bundle or none of it, and a crash leaves nothing behind.
-	UniqueFd out(::openat(root_->fd(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
-	if (!out.valid())
-		return Unexpected(errno_error("create a file in " + root_->path(), errno));
-	TRY(write_all(out.get(), file, target));
-	if (::fsync(out.get()) != 0)
-		return Unexpected(errno_error("fsync " + target, errno));
-	const std::string self = fmt::format("/proc/self/fd/{}", out.get());
-	if (::linkat(AT_FDCWD, self.c_str(), root_->fd(), target.c_str(), AT_SYMLINK_FOLLOW) != 0) {
-		if (errno == EEXIST)
-			return make_error(ErrorCode::InvalidArgument,
-					  fmt::format("{} is already installed in {}", target, root_->path()));
-		return Unexpected(errno_error(fmt::format("link {} into {}", target, root_->path()), errno));
+	auto written = [&]() -> Result<void> {
+		UniqueFd out(::openat(root_->fd(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
+		if (!out.valid())
+			return Unexpected(errno_error("create a file in " + root_->path(), errno));
+		TRY(write_all(out.get(), file, target));
+		if (::fsync(out.get()) != 0)
+			return Unexpected(errno_error("fsync " + target, errno));
+		const std::string self = fmt::format("/proc/self/fd/{}", out.get());
+		if (::linkat(AT_FDCWD, self.c_str(), root_->fd(), target.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+			if (errno == EEXIST)
+				return make_error(ErrorCode::InvalidArgument,
+						  fmt::format("{} is already installed in {}", target, root_->path()));
+			return Unexpected(errno_error(fmt::format("link {} into {}", target, root_->path()), errno));
+		}
+		UniqueFd dir(::openat(root_->fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+		if (dir.valid())
+			::fsync(dir.get());
+		return {};
+	}();
+	broker::AuditRecord installed = base;
+	installed.event = broker::AuditEvent::Install;
+	installed.outcome = written.has_value() ? "ok" : "failed";
+	installed.detail = written.has_value() ? fmt::format("{} into {}", target, root_->path())
+					       : written.error().message;
+	if (!written.has_value()) {
+		detail::audit_or_log(audit_, installed);
+		return Unexpected(std::move(written).error());
 	}
-	UniqueFd dir(::openat(root_->fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-	if (dir.valid())
-		::fsync(dir.get());
+	TRY(detail::audit(audit_, installed));
 	log::info("installed {} {} from {} (key {})", verified->manifest.name,
 		  verified->manifest.version.to_string(), source,
 		  verified->is_signed() ? verified->key_id : "none: UNSIGNED");

@@ -34,6 +34,7 @@
 namespace bulkhead {
 
 namespace broker {
+class AuditLog;
 class Instance;
 class Supervisor;
 } // namespace broker
@@ -107,18 +108,21 @@ public:
 	// Kills the shim with SIGKILL at once, as a crash would (for tests,
 	// demos and operators); in-flight calls fail with PluginCrashed.
 	void kill() const;
-	// Waits until a dead instance has been reaped.
+	// Waits until a dead instance has been reaped and its end written to
+	// the audit log.
 	bool wait_exit(std::chrono::milliseconds timeout) const;
 
 private:
 	friend class Host;
-	Plugin(std::shared_ptr<broker::Instance> instance, std::chrono::milliseconds default_deadline)
-		: instance_(std::move(instance)), default_deadline_(default_deadline) {}
+	Plugin(std::shared_ptr<broker::Instance> instance, std::chrono::milliseconds default_deadline,
+	       std::shared_ptr<broker::AuditLog> audit)
+		: instance_(std::move(instance)), default_deadline_(default_deadline), audit_(std::move(audit)) {}
 	void submit_async(std::string_view op, ByteView payload, Deadline deadline,
 			  std::function<void(Result<Bytes>)> done) const;
 
 	std::shared_ptr<broker::Instance> instance_;
 	std::chrono::milliseconds default_deadline_;
+	std::shared_ptr<broker::AuditLog> audit_; // null: no audit log
 };
 
 class Host {
@@ -159,6 +163,7 @@ private:
 
 	HostOptions options_;
 	std::optional<broker::PluginRoot> root_;
+	std::shared_ptr<broker::AuditLog> audit_;
 	std::shared_ptr<broker::Supervisor> supervisor_;
 	mutable std::mutex mutex_;
 	std::vector<std::shared_ptr<broker::Instance>> instances_;

@@ -30,6 +30,10 @@ struct HostOptions {
 	// Accepts unsigned bundles and bare .so files, with a warning on every
 	// load. Off by default; for plugin development only.
 	bool development_mode = false;
+	// The tamper-evident audit log (docs/audit.md): every install, verify,
+	// load, unload, crash and kill, fsynced. Empty: none. A load or
+	// install whose record cannot be written fails.
+	std::string audit_log;
 	// Ring geometry of every channel: calls in flight and the largest
 	// message (cell_bytes less ~110 bytes of envelope).
 	ipc::Geometry geometry;

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,9 @@ struct InstanceOptions {
 	std::chrono::milliseconds shutdown_deadline{5'000};
 	Bytes config;                                      // passed to init
 	Provenance provenance;
+	// Called once, on the supervisor thread, when the process has ended,
+	// with the verdict every call in flight got. Keep it short.
+	std::function<void(const Error &)> on_exit;
 };
 
 class Instance : public std::enable_shared_from_this<Instance> {
@@ -82,7 +86,8 @@ public:
 	// Graceful first (Shutdown, the plugin's hook), then forced at the
 	// deadline. Returns once the process is reaped.
 	void shutdown();
-	// Waits until the process has been reaped, at most `timeout`.
+	// Waits until the process has been reaped and its end recorded
+	// (on_exit has run), at most `timeout`.
 	bool wait_exit(std::chrono::milliseconds timeout) const;
 	// Requests in the ring not yet taken by the shim.
 	std::uint64_t ring_occupancy() const { return channel_->requests_pending(); }
@@ -113,6 +118,7 @@ private:
 	std::string kill_detail_;
 	std::optional<Error> exit_error_;
 	std::atomic<bool> exited_{false};
+	bool finished_ = false; // under exit_mutex_: reaped and on_exit has run
 };
 
 } // namespace bulkhead::broker
