@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Host and Plugin: the embedding API over the broker.
+// Host: creating it, loading and unloading plugins.
 #include <bulkhead/host.hpp>
 
 #include <algorithm>
@@ -16,6 +16,8 @@
 #include <bulkhead/log.hpp>
 
 #include "host_audit.hpp"
+#include "retirer.hpp"
+#include "route.hpp"
 
 #ifndef BULKHEAD_DEFAULT_SHIM
 #define BULKHEAD_DEFAULT_SHIM "/usr/local/libexec/bulkhead-shim"
@@ -50,19 +52,25 @@ Result<std::unique_ptr<Host>> Host::create(HostOptions options)
 }
 
 Host::Host(HostOptions options)
-	: options_(std::move(options)), supervisor_(std::make_shared<broker::Supervisor>())
+	: options_(std::move(options)), supervisor_(std::make_shared<broker::Supervisor>()),
+	  retirer_(std::make_unique<detail::Retirer>())
 {
 }
 
 Host::~Host()
 {
-	std::vector<std::shared_ptr<broker::Instance>> all;
+	std::vector<std::shared_ptr<detail::Route>> all;
 	{
 		std::lock_guard lock(mutex_);
-		all.swap(instances_);
+		all.swap(routes_);
 	}
-	for (auto &i : all)
-		i->shutdown();
+	for (auto &r : all) {
+		r->unloaded.store(true);
+		for (auto *slot : {&r->current, &r->standby})
+			if (auto live = slot->exchange(nullptr))
+				live->instance->shutdown();
+	}
+	retirer_.reset(); // runs the retirements still pending
 	// Handlers may hold the last reference to an instance; once the
 	// thread is joined, everything the instances own is released here,
 	// before the destructor returns.
@@ -86,7 +94,8 @@ Result<Bytes> Host::read_plugin(const std::string &name) const
 	return broker::read_whole(fd.get(), name);
 }
 
-Result<Plugin> Host::load(const std::string &name, LoadOptions load)
+Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string &name, LoadOptions load,
+								const std::shared_ptr<detail::Route> &route)
 {
 	broker::InstanceOptions o;
 	o.shim_path = options_.shim_path;
@@ -151,15 +160,19 @@ Result<Plugin> Host::load(const std::string &name, LoadOptions load)
 		std::lock_guard lock(mutex_);
 		id = next_instance_++;
 	}
-	// Crashes and the host's kills reach the audit log from here.
+	// Crashes and the host's kills reach the audit log from here, and a
+	// new version that dies within its grace period is rolled back.
 	o.on_exit = [audit = audit_, name = verify_record.plugin, version = verify_record.version,
-		     key = o.provenance.key_id, hash = o.provenance.payload_hash, id](const Error &e) {
+		     key = o.provenance.key_id, hash = o.provenance.payload_hash, id,
+		     weak = std::weak_ptr<detail::Route>(route)](const Error &e) {
 		if (e.termination == Termination::HostRequest)
-			return; // an unload, recorded by unload()
+			return; // an unload or retirement, recorded there
 		const bool killed = e.termination == Termination::Deadline || e.termination == Termination::Protocol;
 		detail::audit_or_log(audit, {killed ? broker::AuditEvent::Kill : broker::AuditEvent::Crash,
 					     e.plugin.empty() ? name : e.plugin, version, key, hash, id,
 					     killed ? "killed" : "crashed", e.to_string()});
+		if (auto r = weak.lock())
+			detail::on_current_exit(*r, id, audit);
 	};
 	auto instance = broker::Instance::start(supervisor_, payload, o, id);
 	if (!instance.has_value()) {
@@ -188,132 +201,62 @@ Result<Plugin> Host::load(const std::string &name, LoadOptions load)
 		started->wait_exit(options_.shutdown_deadline);
 		return Unexpected(std::move(*refused));
 	}
+	return started;
+}
+
+Result<Plugin> Host::load(const std::string &name, LoadOptions load)
+{
+	auto route = std::make_shared<detail::Route>();
+	auto instance = TRY(start_instance(name, std::move(load), route));
+	route->name = instance->name();
+	route->current.store(std::make_shared<detail::Live>(std::move(instance)));
+	detail::set_state(*route, PluginState::Ready);
 	{
 		std::lock_guard lock(mutex_);
-		instances_.push_back(started);
+		routes_.push_back(route);
 	}
-	return Plugin(std::move(started), options_.default_call_deadline, audit_);
+	return Plugin(std::move(route), options_.default_call_deadline, audit_);
 }
 
 void Host::unload(const Plugin &plugin)
 {
+	const auto &route = plugin.route_;
 	std::size_t erased;
 	{
 		std::lock_guard lock(mutex_);
-		erased = std::erase(instances_, plugin.instance_);
+		erased = std::erase(routes_, route);
 	}
-	plugin.instance_->shutdown();
-	if (erased) {
-		auto e = plugin.instance_->exit_error();
-		detail::audit_or_log(audit_, detail::audit_record(broker::AuditEvent::Unload, *plugin.instance_, "ok",
-								  e ? e->message : "stopped"));
+	std::lock_guard change(route->change);
+	route->unloaded.store(true);
+	detail::set_state(*route, PluginState::Draining);
+	for (auto *slot : {&route->current, &route->standby}) {
+		auto live = slot->load();
+		if (!live)
+			continue;
+		if (!live->drain(options_.shutdown_deadline))
+			log::warning("plugin {}: calls still out after {} ms; stopping it anyway", route->name,
+				     options_.shutdown_deadline.count());
+		live->instance->shutdown();
+		if (erased) {
+			auto e = live->instance->exit_error();
+			detail::audit_or_log(audit_, detail::audit_record(broker::AuditEvent::Unload, *live->instance,
+									  "ok", e ? e->message : "stopped"));
+		}
 	}
+	detail::set_state(*route, PluginState::Stopped);
 }
 
 std::vector<PluginInfo> Host::plugins() const
 {
-	std::vector<std::shared_ptr<broker::Instance>> all;
+	std::vector<std::shared_ptr<detail::Route>> all;
 	{
 		std::lock_guard lock(mutex_);
-		all = instances_;
+		all = routes_;
 	}
 	std::vector<PluginInfo> out;
-	for (auto &i : all)
-		out.push_back(Plugin(i, options_.default_call_deadline, audit_).info());
+	for (auto &r : all)
+		out.push_back(Plugin(r, options_.default_call_deadline, audit_).info());
 	return out;
-}
-
-PluginInfo Plugin::info() const
-{
-	PluginInfo p;
-	p.name = instance_->name();
-	p.version = instance_->version();
-	p.instance = instance_->id();
-	p.pid = instance_->pid();
-	p.operations = instance_->operations();
-	p.max_payload = instance_->max_payload();
-	p.alive = instance_->alive();
-	p.ring_occupancy = instance_->ring_occupancy();
-	p.source = instance_->provenance().source;
-	p.key_id = instance_->provenance().key_id;
-	p.payload_hash = instance_->provenance().payload_hash;
-	return p;
-}
-
-const std::string &Plugin::name() const { return instance_->name(); }
-
-Result<Bytes> Plugin::call(std::string_view op, ByteView payload, Deadline deadline) const
-{
-	const std::uint32_t index = TRY(instance_->operation(op));
-	return instance_->call(index, payload, deadline);
-}
-
-Result<Bytes> Plugin::call(std::string_view op, ByteView payload) const
-{
-	return call(op, payload, Deadline::after(default_deadline_));
-}
-
-Result<PendingCall> Plugin::submit(std::string_view op, ByteView payload, Deadline deadline) const
-{
-	const std::uint32_t index = TRY(instance_->operation(op));
-	ipc::Ticket ticket = TRY(instance_->submit(index, payload, deadline));
-	return PendingCall(instance_, ticket, deadline);
-}
-
-PendingCall::PendingCall(PendingCall &&other) noexcept
-	: instance_(std::move(other.instance_)), ticket_(other.ticket_), deadline_(other.deadline_)
-{
-}
-
-PendingCall &PendingCall::operator=(PendingCall &&other) noexcept
-{
-	if (this != &other) {
-		if (instance_)
-			instance_->abandon(ticket_);
-		instance_ = std::move(other.instance_);
-		ticket_ = other.ticket_;
-		deadline_ = other.deadline_;
-	}
-	return *this;
-}
-
-PendingCall::~PendingCall()
-{
-	if (instance_)
-		instance_->abandon(ticket_);
-}
-
-Result<Bytes> PendingCall::wait()
-{
-	if (!instance_)
-		return make_error(ErrorCode::InvalidArgument, "this call was already waited for");
-	auto instance = std::move(instance_);
-	return instance->wait(ticket_, deadline_);
-}
-
-void Plugin::submit_async(std::string_view op, ByteView payload, Deadline deadline,
-			  std::function<void(Result<Bytes>)> done) const
-{
-	auto index = instance_->operation(op);
-	if (!index.has_value()) {
-		done(Unexpected(std::move(index).error()));
-		return;
-	}
-	instance_->call_async(index.value(), payload, deadline, std::move(done));
-}
-
-bool Plugin::alive() const { return instance_->alive(); }
-std::optional<Error> Plugin::exit_error() const { return instance_->exit_error(); }
-void Plugin::kill() const
-{
-	if (instance_->alive())
-		detail::audit_or_log(audit_, detail::audit_record(broker::AuditEvent::Kill, *instance_, "requested",
-								  "Plugin::kill: SIGKILL on request"));
-	instance_->kill(Termination::None);
-}
-bool Plugin::wait_exit(std::chrono::milliseconds timeout) const
-{
-	return instance_->wait_exit(timeout);
 }
 
 } // namespace bulkhead

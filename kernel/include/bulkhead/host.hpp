@@ -39,6 +39,12 @@ class Instance;
 class Supervisor;
 } // namespace broker
 
+namespace detail {
+class Live;
+class Retirer;
+struct Route;
+} // namespace detail
+
 // One submitted call, waited for later: keep several in flight from one
 // thread (pipelining) without an io_context. Move-only; destroying one that
 // was not waited for abandons the call (its answer is dropped).
@@ -55,14 +61,17 @@ public:
 
 private:
 	friend class Plugin;
-	PendingCall(std::shared_ptr<broker::Instance> instance, ipc::Ticket ticket, Deadline deadline)
-		: instance_(std::move(instance)), ticket_(ticket), deadline_(deadline) {}
-	std::shared_ptr<broker::Instance> instance_; // null once waited for
+	PendingCall(std::shared_ptr<detail::Live> live, ipc::Ticket ticket, Deadline deadline)
+		: live_(std::move(live)), ticket_(ticket), deadline_(deadline) {}
+	void finish(); // gives the instance's lease back
+	std::shared_ptr<detail::Live> live_; // null once waited for
 	ipc::Ticket ticket_;
 	Deadline deadline_;
 };
 
-// A handle to one loaded plugin instance. Cheap to copy.
+// A handle to one loaded plugin. Calls go to whichever instance serves it
+// now: a reload or rollback swaps that under the handle, and a call already
+// sent finishes on the instance it went to. Cheap to copy.
 class Plugin {
 public:
 	PluginInfo info() const;
@@ -101,26 +110,28 @@ public:
 			token);
 	}
 
-	// Whether the instance is still running.
+	// Whether the serving instance is still running.
 	bool alive() const;
 	// Why it ended, once it has.
 	std::optional<Error> exit_error() const;
-	// Kills the shim with SIGKILL at once, as a crash would (for tests,
-	// demos and operators); in-flight calls fail with PluginCrashed.
+	// Kills the serving instance's shim with SIGKILL at once, as a crash
+	// would (for tests, demos and operators); its in-flight calls fail
+	// with PluginCrashed.
 	void kill() const;
-	// Waits until a dead instance has been reaped and its end written to
-	// the audit log.
+	// Waits until the serving instance, dead, has been reaped and its end
+	// written to the audit log.
 	bool wait_exit(std::chrono::milliseconds timeout) const;
 
 private:
 	friend class Host;
-	Plugin(std::shared_ptr<broker::Instance> instance, std::chrono::milliseconds default_deadline,
+	Plugin(std::shared_ptr<detail::Route> route, std::chrono::milliseconds default_deadline,
 	       std::shared_ptr<broker::AuditLog> audit)
-		: instance_(std::move(instance)), default_deadline_(default_deadline), audit_(std::move(audit)) {}
+		: route_(std::move(route)), default_deadline_(default_deadline), audit_(std::move(audit)) {}
+	std::shared_ptr<broker::Instance> serving() const;
 	void submit_async(std::string_view op, ByteView payload, Deadline deadline,
 			  std::function<void(Result<Bytes>)> done) const;
 
-	std::shared_ptr<broker::Instance> instance_;
+	std::shared_ptr<detail::Route> route_;
 	std::chrono::milliseconds default_deadline_;
 	std::shared_ptr<broker::AuditLog> audit_; // null: no audit log
 };
@@ -149,8 +160,18 @@ public:
 	// Every *.bhb directly under the plugin root, each manifest verified
 	// (signature and manifest; payload hashes are checked at load).
 	Result<std::vector<DiscoveredBundle>> discover() const;
-	// Stops an instance: graceful shutdown first, forced at the deadline.
+	// Stops a plugin: new calls fail with Unavailable, calls in flight
+	// finish (drain), then graceful shutdown, forced at the deadline.
 	void unload(const Plugin &plugin);
+	// Hot reload: starts `name` (a bundle, as load() takes it) beside the
+	// running version; once it is Ready the router swaps to it atomically.
+	// Calls in flight finish on the old instance, which stays warm for
+	// HostOptions::reload_grace: if the new one crashes within it, the
+	// router swaps back by itself. If the new version fails to verify,
+	// start or init, nothing is swapped and the reason is returned.
+	Result<void> reload(const Plugin &plugin, const std::string &name, LoadOptions options = {});
+	// Swaps back to the warm standby now; FailedPrecondition without one.
+	Result<void> rollback(const Plugin &plugin);
 	// Every instance loaded and not unloaded.
 	std::vector<PluginInfo> plugins() const;
 
@@ -160,14 +181,21 @@ private:
 	explicit Host(HostOptions options);
 
 	Result<Bytes> read_plugin(const std::string &name) const;
+	// Verifies, starts and audits one instance for `route`.
+	Result<std::shared_ptr<broker::Instance>> start_instance(const std::string &name, LoadOptions load,
+								 const std::shared_ptr<detail::Route> &route);
+	// Drains and stops `live` at `when`, if it is then no route's current.
+	void retire(std::shared_ptr<detail::Route> route, std::shared_ptr<detail::Live> live,
+		    std::chrono::steady_clock::time_point when, std::string why);
 
 	HostOptions options_;
 	std::optional<broker::PluginRoot> root_;
 	std::shared_ptr<broker::AuditLog> audit_;
 	std::shared_ptr<broker::Supervisor> supervisor_;
 	mutable std::mutex mutex_;
-	std::vector<std::shared_ptr<broker::Instance>> instances_;
+	std::vector<std::shared_ptr<detail::Route>> routes_;
 	std::uint64_t next_instance_ = 1;
+	std::unique_ptr<detail::Retirer> retirer_;
 };
 
 } // namespace bulkhead

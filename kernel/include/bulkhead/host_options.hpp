@@ -48,7 +48,18 @@ struct HostOptions {
 	std::chrono::milliseconds shutdown_deadline{5'000};
 	// Deadline of a call made without one.
 	std::chrono::milliseconds default_call_deadline{5'000};
+	// After a reload the old version stays warm this long: a new version
+	// that crashes within it is swapped back at once (automatic rollback).
+	std::chrono::milliseconds reload_grace{5'000};
 };
+
+// DESIGN.md §4. A plugin is Ready while an instance serves it; Draining
+// while it is being unloaded; RolledBack once a failed new version was
+// swapped back to its standby (until the next reload).
+enum class PluginState : std::uint8_t {
+	Installed, Verified, Starting, Ready, Draining, Stopped, Crashed, Quarantined, RolledBack,
+};
+const char *to_string(PluginState state);
 
 struct LoadOptions {
 	Bytes config; // handed to the plugin's init()
@@ -66,6 +77,8 @@ struct PluginInfo {
 	std::string source;       // the bundle or file it was loaded from
 	std::string key_id;       // empty: unsigned (development mode)
 	std::string payload_hash; // hex BLAKE2b-256 of the bytes running
+	PluginState state = PluginState::Ready;
+	std::string standby_version; // the warm standby after a reload; empty: none
 };
 
 struct DiscoveredBundle {
