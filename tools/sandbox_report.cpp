@@ -32,6 +32,9 @@ int sandbox_report_main(std::span<char *const> args)
 	std::string plugin;
 	HostOptions options;
 	options.shim_path = shim_path();
+	// A diagnostic: it loads bare .so files and unsigned bundles, and
+	// says so in the log.
+	options.development_mode = true;
 	LoadOptions load;
 	for (std::size_t i = 0; i < args.size(); ++i) {
 		const std::string_view a = args[i];

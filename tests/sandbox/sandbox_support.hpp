@@ -32,6 +32,7 @@ inline HostOptions options()
 {
 	HostOptions o;
 	o.shim_path = BULKHEAD_TEST_SHIM;
+	o.development_mode = true; // the hostile plugins are bare .so files
 	return o;
 }
 

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -30,6 +31,13 @@ struct Sandboxed;
 
 namespace bulkhead::broker {
 
+// Where an instance's code came from, for PluginInfo and the audit log.
+struct Provenance {
+	std::string source;       // the bundle or file name it was loaded from
+	std::string key_id;       // the signing key; empty when unsigned
+	std::string payload_hash; // hex BLAKE2b-256 of the bytes that run
+};
+
 struct InstanceOptions {
 	std::string shim_path;
 	ipc::Geometry geometry;
@@ -41,6 +49,10 @@ struct InstanceOptions {
 	Bytes config;                                      // passed to init
 	sandbox::SandboxPolicy sandbox;                    // the host's policy
 	std::vector<sandbox::CapabilityGrant> capabilities; // the plugin requests
+	Provenance provenance;
+	// Called once, on the supervisor thread, when the process has ended,
+	// with the verdict every call in flight got. Keep it short.
+	std::function<void(const Error &)> on_exit;
 };
 
 class Instance : public std::enable_shared_from_this<Instance> {
@@ -58,6 +70,7 @@ public:
 	const std::string &name() const { return name_; }
 	const std::string &version() const { return version_; }
 	std::uint64_t id() const { return id_; }
+	const Provenance &provenance() const { return options_.provenance; }
 	pid_t pid() const { return process_.pid(); }
 	const std::vector<std::string> &operations() const { return operations_; }
 	std::size_t max_payload() const { return channel_->max_payload(); }
@@ -82,7 +95,8 @@ public:
 	// Graceful first (Shutdown, the plugin's hook), then forced at the
 	// deadline. Returns once the process is reaped.
 	void shutdown();
-	// Waits until the process has been reaped, at most `timeout`.
+	// Waits until the process has been reaped and its end recorded
+	// (on_exit has run), at most `timeout`.
 	bool wait_exit(std::chrono::milliseconds timeout) const;
 	// Each sandbox layer's state, as the broker set it up and the shim
 	// reported it before any plugin code ran.
@@ -132,6 +146,7 @@ private:
 	std::string kill_detail_, kill_syscall_;
 	std::optional<Error> exit_error_;
 	std::atomic<bool> exited_{false};
+	bool finished_ = false; // under exit_mutex_: reaped and on_exit has run
 };
 
 } // namespace bulkhead::broker
