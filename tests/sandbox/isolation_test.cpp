@@ -7,7 +7,11 @@
 
 #include <cstdlib>
 #include <sstream>
+#include <cstring>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <vector>
 
 using namespace bulkhead;
 using namespace std::chrono_literals;
@@ -168,4 +172,68 @@ TEST_CASE("sandbox_policy_limits_are_validated")
 	CHECK(Host::create(o).has_value());
 }
 
-int main(int argc, char **argv) { return bulkhead::test::run_suite(argc, argv); }
+namespace {
+
+// A host in a child process that loads a plugin, prints its cgroups and
+// waits to be killed: what a crashed database leaves behind.
+int run_doomed_host()
+{
+	auto host = std::move(Host::create(test::options()).value());
+	auto p = host->load(test::hostile());
+	if (!p.has_value())
+		return 1;
+	for (const auto &c : p->sandbox().cgroups)
+		std::printf("%s\n", c.c_str());
+	std::printf("end\n");
+	std::fflush(stdout);
+	for (;;)
+		::pause();
+}
+
+} // namespace
+
+TEST_CASE("cgroups_left_by_a_crashed_host_are_removed_when_a_host_starts")
+{
+	int out[2];
+	REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	char arg0[] = "isolation_test", arg1[] = "--doomed-host";
+	char *argv[] = {arg0, arg1, nullptr};
+	pid_t doomed;
+	REQUIRE(::posix_spawn(&doomed, "/proc/self/exe", &fa, nullptr, argv, environ) == 0);
+	posix_spawn_file_actions_destroy(&fa);
+	::close(out[1]);
+	std::vector<std::string> cgroups;
+	{
+		FILE *in = ::fdopen(out[0], "r");
+		char line[512];
+		while (std::fgets(line, sizeof line, in) && std::string_view(line) != "end\n")
+			cgroups.emplace_back(line, std::strlen(line) - 1);
+		std::fclose(in);
+	}
+	REQUIRE_FALSE(cgroups.empty());
+	::kill(doomed, SIGKILL);
+	::waitpid(doomed, nullptr, 0);
+	// Left behind by the dead host (unless a host starting in another
+	// test process already removed them: suites run in parallel).
+	int left = 0;
+	for (const auto &c : cgroups)
+		left += ::access(c.c_str(), F_OK) == 0;
+	MESSAGE(left << " of " << cgroups.size() << " cgroups left behind by the killed host");
+
+	auto host = Host::create(test::options()); // cleans up at start
+	REQUIRE(host.has_value());
+	for (const auto &c : cgroups) {
+		INFO(c);
+		CHECK(::access(c.c_str(), F_OK) != 0);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && std::strcmp(argv[1], "--doomed-host") == 0)
+		return run_doomed_host();
+	return bulkhead::test::run_suite(argc, argv);
+}
