@@ -133,6 +133,12 @@ void Instance::on_exit()
 		exited_.store(true, std::memory_order_release);
 	}
 	channel_->close(e);
+	// Every process of the plugin goes with its groups (the verdict has
+	// read their counters) before anyone is told the instance ended.
+	{
+		std::lock_guard lock(sandbox_mutex_);
+		cgroups_.remove();
+	}
 	// Calls have failed; now record the end, then release wait_exit().
 	if (options_.on_exit)
 		options_.on_exit(e);
@@ -146,10 +152,6 @@ void Instance::on_exit()
 	else
 		log::warning("{}", e.to_string());
 	watchers_->close();
-	// Every process of the plugin is gone with its groups; nothing is
-	// left for the host to clean up later.
-	std::lock_guard lock(sandbox_mutex_);
-	cgroups_.remove();
 }
 
 } // namespace bulkhead::broker

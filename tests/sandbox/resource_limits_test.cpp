@@ -46,6 +46,10 @@ TEST_CASE("memory_bombs_kill_the_whole_plugin_with_memory_limit_exceeded")
 		CHECK(r.error().code == ErrorCode::PluginCrashed);
 		CHECK(r.error().termination == Termination::MemoryLimit);
 		CHECK(s.plugin->exit_error()->termination == Termination::MemoryLimit);
+		// Dead whole: its groups were emptied and removed before the
+		// instance reported its end.
+		for (const auto &c : s.report.cgroups)
+			CHECK(::access(c.c_str(), F_OK) != 0);
 		MESSAGE(op << ": call to verdict " << ms << " ms (64 MiB cap, allocation included)");
 		CHECK(ms < 2000);
 		s.finish();
