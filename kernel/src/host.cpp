@@ -55,10 +55,13 @@ Host::Host(HostOptions options)
 	: options_(std::move(options)), supervisor_(std::make_shared<broker::Supervisor>()),
 	  retirer_(std::make_unique<detail::Retirer>())
 {
+	restarter_ = std::make_shared<detail::Restarter>(
+		[this](std::shared_ptr<detail::Route> route) { schedule_restart(std::move(route)); });
 }
 
 Host::~Host()
 {
+	restarter_->close(); // no restart is scheduled from here on
 	std::vector<std::shared_ptr<detail::Route>> all;
 	{
 		std::lock_guard lock(mutex_);
@@ -164,15 +167,18 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 	// new version that dies within its grace period is rolled back.
 	o.on_exit = [audit = audit_, name = verify_record.plugin, version = verify_record.version,
 		     key = o.provenance.key_id, hash = o.provenance.payload_hash, id,
-		     weak = std::weak_ptr<detail::Route>(route)](const Error &e) {
+		     weak = std::weak_ptr<detail::Route>(route),
+		     restarter = std::weak_ptr<detail::Restarter>(restarter_)](const Error &e) {
 		if (e.termination == Termination::HostRequest)
 			return; // an unload or retirement, recorded there
 		const bool killed = e.termination == Termination::Deadline || e.termination == Termination::Protocol;
 		detail::audit_or_log(audit, {killed ? broker::AuditEvent::Kill : broker::AuditEvent::Crash,
 					     e.plugin.empty() ? name : e.plugin, version, key, hash, id,
 					     killed ? "killed" : "crashed", e.to_string()});
-		if (auto r = weak.lock())
-			detail::on_current_exit(*r, id, audit);
+		auto r = weak.lock();
+		if (r && detail::on_current_exit(*r, id, audit))
+			if (auto rs = restarter.lock())
+				rs->request(std::move(r));
 	};
 	auto instance = broker::Instance::start(supervisor_, payload, o, id);
 	if (!instance.has_value()) {
@@ -207,6 +213,8 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 Result<Plugin> Host::load(const std::string &name, LoadOptions load)
 {
 	auto route = std::make_shared<detail::Route>();
+	route->source = name;
+	route->config = load.config;
 	auto instance = TRY(start_instance(name, std::move(load), route));
 	route->name = instance->name();
 	route->current.store(std::make_shared<detail::Live>(std::move(instance)));

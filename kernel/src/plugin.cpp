@@ -36,6 +36,7 @@ PluginInfo Plugin::info() const
 {
 	PluginInfo p;
 	p.state = route_->state.load();
+	p.restarts = route_->restarts.load();
 	if (auto sb = route_->standby.load())
 		p.standby_version = sb->instance->version();
 	auto instance = serving();

@@ -24,6 +24,8 @@ inline HostOptions options(std::string shim = BULKHEAD_TEST_SHIM)
 	HostOptions o;
 	o.shim_path = std::move(shim);
 	o.development_mode = true; // these tests load bare .so files
+	// Crash tests look at the dead instance; supervision_test restarts.
+	o.restart.enabled = false;
 	return o;
 }
 

@@ -41,6 +41,7 @@ class Supervisor;
 
 namespace detail {
 class Live;
+class Restarter;
 class Retirer;
 struct Route;
 } // namespace detail
@@ -184,6 +185,10 @@ private:
 	// Verifies, starts and audits one instance for `route`.
 	Result<std::shared_ptr<broker::Instance>> start_instance(const std::string &name, LoadOptions load,
 								 const std::shared_ptr<detail::Route> &route);
+	// Supervision (host_supervise.cpp): counts the death, then restarts
+	// after the back-off, or opens the circuit.
+	void schedule_restart(std::shared_ptr<detail::Route> route);
+	void restart(const std::shared_ptr<detail::Route> &route);
 	// Drains and stops `live` at `when`, if it is then no route's current.
 	void retire(std::shared_ptr<detail::Route> route, std::shared_ptr<detail::Live> live,
 		    std::chrono::steady_clock::time_point when, std::string why);
@@ -196,6 +201,7 @@ private:
 	std::vector<std::shared_ptr<detail::Route>> routes_;
 	std::uint64_t next_instance_ = 1;
 	std::unique_ptr<detail::Retirer> retirer_;
+	std::shared_ptr<detail::Restarter> restarter_;
 };
 
 } // namespace bulkhead

@@ -17,6 +17,20 @@
 
 namespace bulkhead {
 
+// Supervision: a plugin whose serving instance dies (with no warm standby
+// to roll back to) is restarted after an exponential back-off with jitter;
+// more than `max_crashes` deaths within `crash_window` open the circuit:
+// the plugin is Quarantined, its calls fail at once, and only a reload
+// brings it back.
+struct RestartPolicy {
+	bool enabled = true;
+	std::chrono::milliseconds initial_backoff{100};
+	std::chrono::milliseconds max_backoff{30'000};
+	double jitter = 0.2; // each delay is scaled by a random factor in [1 - j, 1 + j]
+	unsigned max_crashes = 5;
+	std::chrono::milliseconds crash_window{60'000};
+};
+
 struct HostOptions {
 	// The bulkhead-shim executable. Empty: $BULKHEAD_SHIM, else the path
 	// this build installed it to.
@@ -51,6 +65,7 @@ struct HostOptions {
 	// After a reload the old version stays warm this long: a new version
 	// that crashes within it is swapped back at once (automatic rollback).
 	std::chrono::milliseconds reload_grace{5'000};
+	RestartPolicy restart;
 };
 
 // DESIGN.md §4. A plugin is Ready while an instance serves it; Draining
@@ -79,6 +94,7 @@ struct PluginInfo {
 	std::string payload_hash; // hex BLAKE2b-256 of the bytes running
 	PluginState state = PluginState::Ready;
 	std::string standby_version; // the warm standby after a reload; empty: none
+	std::uint64_t restarts = 0;  // by the supervisor, since load
 };
 
 struct DiscoveredBundle {
