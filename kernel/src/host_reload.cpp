@@ -98,6 +98,7 @@ Result<void> Host::reload(const Plugin &plugin, const std::string &name, LoadOpt
 	// SYNC POINT: the swap. A call that leased `old` before it finishes
 	// there; every later one goes to `fresh`.
 	route->current.store(fresh);
+	route->counters.add_reload();
 	auto previous_standby = route->standby.exchange(old && old->instance->alive() ? old : nullptr);
 	detail::set_state(*route, PluginState::Ready);
 	detail::audit_or_log(audit_, detail::audit_record(broker::AuditEvent::Reload, *fresh->instance, "ok",

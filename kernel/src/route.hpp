@@ -18,6 +18,7 @@
 #include <bulkhead/broker/audit_log.hpp>
 #include <bulkhead/broker/instance.hpp>
 #include <bulkhead/host_options.hpp>
+#include <bulkhead/metrics.hpp>
 
 namespace bulkhead::detail {
 
@@ -81,6 +82,7 @@ struct Route {
 	std::string source;
 	Bytes config;
 	std::atomic<std::uint64_t> restarts{0};
+	CallCounters counters;
 	// Deaths within the restart policy's window, for back-off and the
 	// circuit breaker; under crash_mutex, which the supervisor thread may take.
 	std::mutex crash_mutex;

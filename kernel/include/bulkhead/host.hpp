@@ -27,6 +27,7 @@
 #include <bulkhead/bytes.hpp>
 #include <bulkhead/deadline.hpp>
 #include <bulkhead/host_options.hpp>
+#include <bulkhead/metrics.hpp>
 #include <bulkhead/ipc/channel.hpp>
 #include <bulkhead/ipc/layout.hpp>
 #include <bulkhead/result.hpp>
@@ -62,12 +63,16 @@ public:
 
 private:
 	friend class Plugin;
-	PendingCall(std::shared_ptr<detail::Live> live, ipc::Ticket ticket, Deadline deadline)
-		: live_(std::move(live)), ticket_(ticket), deadline_(deadline) {}
+	PendingCall(std::shared_ptr<detail::Live> live, ipc::Ticket ticket, Deadline deadline,
+		    std::shared_ptr<detail::Route> route)
+		: live_(std::move(live)), ticket_(ticket), deadline_(deadline), route_(std::move(route)),
+		  started_(Clock::now()) {}
 	void finish(); // gives the instance's lease back
 	std::shared_ptr<detail::Live> live_; // null once waited for
 	ipc::Ticket ticket_;
 	Deadline deadline_;
+	std::shared_ptr<detail::Route> route_; // for its call counters
+	Clock::time_point started_;
 };
 
 // A handle to one loaded plugin. Calls go to whichever instance serves it
@@ -77,6 +82,9 @@ class Plugin {
 public:
 	PluginInfo info() const;
 	const std::string &name() const;
+	// What the host measured: calls, errors by code, latency, restarts,
+	// reloads, the shim's RSS and CPU time, ring occupancy.
+	PluginMetrics metrics() const;
 
 	// Calls `op` and waits for the answer. A plugin that does not answer
 	// before `deadline` is presumed hung and is killed: this call fails
