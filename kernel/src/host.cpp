@@ -106,8 +106,8 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 	o.host_wait.spin = options_.host_spin;
 	o.shim_spin = options_.shim_spin;
 	o.start_deadline = options_.start_deadline;
-	o.init_deadline = options_.init_deadline;
-	o.shutdown_deadline = options_.shutdown_deadline;
+	o.init_deadline = load.init_deadline.count() ? load.init_deadline : options_.init_deadline;
+	o.shutdown_deadline = load.shutdown_deadline.count() ? load.shutdown_deadline : options_.shutdown_deadline;
 	o.config = std::move(load.config);
 	o.provenance.source = name;
 
@@ -214,7 +214,7 @@ Result<Plugin> Host::load(const std::string &name, LoadOptions load)
 {
 	auto route = std::make_shared<detail::Route>();
 	route->source = name;
-	route->config = load.config;
+	route->load = load;
 	auto instance = TRY(start_instance(name, std::move(load), route));
 	route->name = instance->name();
 	route->current.store(std::make_shared<detail::Live>(std::move(instance)));

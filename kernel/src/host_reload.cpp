@@ -76,7 +76,7 @@ Result<void> Host::reload(const Plugin &plugin, const std::string &name, LoadOpt
 	auto old = route->current.load();
 	const std::string from = old ? old->instance->version() : "none";
 
-	const Bytes config = load.config;
+	const LoadOptions again = load;
 	auto started = start_instance(name, std::move(load), route);
 	if (!started.has_value()) {
 		Error e = std::move(started).error();
@@ -86,7 +86,7 @@ Result<void> Host::reload(const Plugin &plugin, const std::string &name, LoadOpt
 	}
 	auto fresh = std::make_shared<detail::Live>(std::move(started).value());
 	route->source = name;
-	route->config = config;
+	route->load = again;
 	if (old && fresh->instance->name() != old->instance->name()) {
 		Error e{ErrorCode::InvalidArgument,
 			fmt::format("{} is plugin {}, not {}: nothing swapped", name, fresh->instance->name(),

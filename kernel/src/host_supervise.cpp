@@ -67,7 +67,7 @@ void Host::restart(const std::shared_ptr<detail::Route> &route)
 	if (route->unloaded.load() || route->state.load() != PluginState::Crashed)
 		return;
 	detail::set_state(*route, PluginState::Starting);
-	auto started = start_instance(route->source, LoadOptions{route->config}, route);
+	auto started = start_instance(route->source, route->load, route);
 	if (!started.has_value()) {
 		log::warning("plugin {}: restart failed: {}", route->name, started.error().to_string());
 		detail::set_state(*route, PluginState::Crashed);

@@ -80,7 +80,7 @@ struct Route {
 
 	// What a restart starts again (set under `change`).
 	std::string source;
-	Bytes config;
+	LoadOptions load;
 	std::atomic<std::uint64_t> restarts{0};
 	CallCounters counters;
 	// Deaths within the restart policy's window, for back-off and the

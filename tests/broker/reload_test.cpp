@@ -185,3 +185,20 @@ TEST_CASE("after_the_grace_period_the_old_version_is_stopped")
 	CHECK(after.error().code == ErrorCode::Unavailable);
 	CHECK_FALSE(host->reload(plugin, versioned("1.0.0")).has_value());
 }
+
+TEST_CASE("an_init_past_its_per_plugin_deadline_is_killed_and_nothing_swapped")
+{
+	auto host = make_host(1s);
+	auto plugin = host->load(versioned("1.0.0")).value();
+	LoadOptions slow;
+	slow.init_deadline = 300ms;
+	auto r = host->reload(plugin, versioned("0.0.1"), slow);
+	REQUIRE_FALSE(r.has_value());
+	CHECK(r.error().code == ErrorCode::DeadlineExceeded);
+	CHECK(r.error().message.find("300 ms") != std::string::npos);
+	CHECK(who(plugin) == "1.0.0");
+	auto fresh = host->load(versioned("0.0.1"), slow);
+	REQUIRE_FALSE(fresh.has_value());
+	CHECK(fresh.error().code == ErrorCode::DeadlineExceeded);
+	CHECK(host->plugins().size() == 1);
+}

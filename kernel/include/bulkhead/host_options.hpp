@@ -78,6 +78,10 @@ const char *to_string(PluginState state);
 
 struct LoadOptions {
 	Bytes config; // handed to the plugin's init()
+	// Hook deadlines for this plugin; zero: HostOptions' (5 s by default).
+	// Past one the shim is killed and the failure recorded.
+	std::chrono::milliseconds init_deadline{0};
+	std::chrono::milliseconds shutdown_deadline{0};
 };
 
 struct PluginInfo {
