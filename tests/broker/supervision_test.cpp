@@ -23,14 +23,6 @@ std::unique_ptr<Host> make_host(unsigned max_crashes)
 	return std::move(Host::create(std::move(o)).value());
 }
 
-template <typename F>
-bool eventually(F done)
-{
-	for (auto until = Clock::now() + 10s; Clock::now() < until; std::this_thread::sleep_for(5ms))
-		if (done())
-			return true;
-	return done();
-}
 
 bool answers(const Plugin &p) { return p.call("ok", {}, Deadline::after(2s)).has_value(); }
 
@@ -44,7 +36,7 @@ TEST_CASE("a_plugin_that_crashes_is_restarted_and_answers_again")
 	auto crash = plugin.call("segfault", {}, Deadline::after(5s));
 	REQUIRE_FALSE(crash.has_value());
 	CHECK(crash.error().code == ErrorCode::PluginCrashed);
-	CHECK(eventually([&] { return plugin.info().state == PluginState::Ready && answers(plugin); }));
+	CHECK(test::eventually([&] { return plugin.info().state == PluginState::Ready && answers(plugin); }));
 	CHECK(plugin.info().restarts == 1);
 	CHECK(plugin.info().pid != first_pid);
 	CHECK(::kill(first_pid, 0) != 0); // reaped, not a zombie
@@ -55,10 +47,10 @@ TEST_CASE("a_plugin_that_keeps_crashing_is_quarantined_until_a_reload")
 	auto host = make_host(3);
 	auto plugin = host->load(test::plugin("faulty")).value();
 	for (int i = 0; i < 3; ++i) {
-		REQUIRE(eventually([&] { return plugin.info().state == PluginState::Ready && answers(plugin); }));
+		REQUIRE(test::eventually([&] { return plugin.info().state == PluginState::Ready && answers(plugin); }));
 		CHECK_FALSE(plugin.call("segfault", {}, Deadline::after(5s)).has_value());
 	}
-	CHECK(eventually([&] { return plugin.info().state == PluginState::Quarantined; }));
+	CHECK(test::eventually([&] { return plugin.info().state == PluginState::Quarantined; }));
 	CHECK(plugin.info().restarts == 2);
 	std::this_thread::sleep_for(200ms); // no restart comes
 	CHECK(plugin.info().state == PluginState::Quarantined);
