@@ -196,6 +196,10 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 				fmt::format("bundle {} refused: its manifest names {} {}, its payload says it is {} {}",
 					    name, manifest->name, manifest->version.to_string(), started->name(),
 					    started->version())};
+	if (!refused)
+		if (auto pinged = started->ping(Deadline::after(o.init_deadline)); !pinged.has_value())
+			refused = Error{ErrorCode::PluginFailed, fmt::format("plugin {} failed its first health ping: {}",
+									  name, pinged.error().to_string())};
 	auto recorded = detail::audit(audit_, detail::audit_record(broker::AuditEvent::Load, *started,
 								   refused ? "refused" : "ok",
 								   refused ? refused->message
@@ -223,6 +227,7 @@ Result<Plugin> Host::load(const std::string &name, LoadOptions load)
 		std::lock_guard lock(mutex_);
 		routes_.push_back(route);
 	}
+	schedule_health(route);
 	return Plugin(std::move(route), options_.default_call_deadline, audit_);
 }
 

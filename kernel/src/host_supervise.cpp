@@ -83,4 +83,27 @@ void Host::restart(const std::shared_ptr<detail::Route> &route)
 		schedule_restart(route);
 }
 
+void Host::schedule_health(std::weak_ptr<detail::Route> weak)
+{
+	if (options_.health_interval.count() <= 0)
+		return;
+	retirer_->at(std::chrono::steady_clock::now() + options_.health_interval, [this, weak] {
+		auto route = weak.lock();
+		if (!route || route->unloaded.load())
+			return; // unloaded, or the host is going: no more pings
+		auto live = route->current.load();
+		if (live && live->instance->alive() && live->idle() && !live->draining()) {
+			auto instance = live->instance;
+			instance->ping_async(Deadline::after(options_.health_timeout),
+					     [instance](Result<void> r) {
+						     if (!r.has_value())
+							     log::warning("plugin {} instance {} failed its health ping: {}",
+									  instance->name(), instance->id(),
+									  r.error().to_string());
+					     });
+		}
+		schedule_health(weak);
+	});
+}
+
 } // namespace bulkhead

@@ -51,6 +51,7 @@ public:
 		}
 	}
 	bool draining() const { return draining_.load(std::memory_order_acquire); }
+	bool idle() const { return users_.load(std::memory_order_relaxed) == 0; }
 	// True when every lease came back within `timeout`.
 	bool drain(std::chrono::milliseconds timeout)
 	{

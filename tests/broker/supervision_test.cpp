@@ -4,6 +4,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <thread>
 
 #include "test_support.hpp"
@@ -77,4 +78,21 @@ TEST_CASE("a_plugin_unloaded_while_its_restart_waits_is_not_restarted")
 	CHECK(plugin.info().state == PluginState::Stopped);
 	CHECK(plugin.info().restarts == 0);
 	CHECK(test::no_children());
+}
+
+TEST_CASE("a_plugin_that_stops_answering_health_pings_is_killed_and_restarted")
+{
+	HostOptions o = test::options();
+	o.restart.enabled = true;
+	o.restart.initial_backoff = 20ms;
+	o.health_interval = 50ms;
+	o.health_timeout = 300ms;
+	auto host = std::move(Host::create(std::move(o)).value());
+	auto plugin = host->load(test::plugin("faulty")).value();
+	const int frozen = plugin.info().pid;
+	// A stopped process answers nothing, like a hung one.
+	REQUIRE(::kill(frozen, SIGSTOP) == 0);
+	CHECK(test::eventually([&] { return plugin.info().restarts == 1 && answers(plugin); }));
+	CHECK(plugin.info().pid != frozen);
+	CHECK(test::eventually([&] { return ::kill(frozen, 0) != 0; }));
 }

@@ -197,6 +197,8 @@ private:
 	// after the back-off, or opens the circuit.
 	void schedule_restart(std::shared_ptr<detail::Route> route);
 	void restart(const std::shared_ptr<detail::Route> &route);
+	// Pings the route's instance when idle, every health_interval.
+	void schedule_health(std::weak_ptr<detail::Route> route);
 	// Drains and stops `live` at `when`, if it is then no route's current.
 	void retire(std::shared_ptr<detail::Route> route, std::shared_ptr<detail::Live> live,
 		    std::chrono::steady_clock::time_point when, std::string why);

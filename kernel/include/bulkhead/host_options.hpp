@@ -66,6 +66,12 @@ struct HostOptions {
 	// that crashes within it is swapped back at once (automatic rollback).
 	std::chrono::milliseconds reload_grace{5'000};
 	RestartPolicy restart;
+	// Health pings through the channel to an idle plugin: one that does
+	// not answer within health_timeout is presumed hung and killed (then
+	// restarted or rolled back as for a crash). A new instance must answer
+	// one before it serves. 0 interval: no periodic pings.
+	std::chrono::milliseconds health_interval{1'000};
+	std::chrono::milliseconds health_timeout{5'000};
 };
 
 // DESIGN.md §4. A plugin is Ready while an instance serves it; Draining
