@@ -55,6 +55,7 @@ echo "== benchmark smoke run"
 ./build/tools/bulkhead bench call --quick || status=1
 ./build/tools/bulkhead bench verify --quick || status=1
 ./build/tools/bulkhead bench discover --quick || status=1
+./build/tools/bulkhead bench reload --quick || status=1
 
 # One closing line over the three builds' test logs.
 python3 - build build-asan build-tsan <<'PY'

@@ -22,6 +22,7 @@
 #include "bench_futex.hpp"
 #include "bench_interrupt.hpp"
 #include "bench_measure.hpp"
+#include "bench_reload.hpp"
 #include "bench_report.hpp"
 #include "bench_trust.hpp"
 #include "paths.hpp"
@@ -45,6 +46,7 @@ Suites:
   verify    verifying a signed 1 MiB bundle (bulkhead bench verify --help)
   discover  scanning a plugin root of 500 signed bundles
             (bulkhead bench discover --help)
+  reload    hot reload and rollback swaps (bulkhead bench reload --help)
 )";
 
 constexpr std::string_view kCallUsage = R"(Usage: bulkhead bench call [--json] [--quick] [--samples N] [--payload BYTES]
@@ -387,6 +389,8 @@ int bench_main(std::span<char *const> args)
 		return bench_verify(args.subspan(1));
 	if (suite == "discover")
 		return bench_discover(args.subspan(1));
+	if (suite == "reload")
+		return bench_reload(args.subspan(1));
 	fmt::print(stderr, "bulkhead bench: unknown suite '{}'\n{}", suite, kBenchUsage);
 	return 2;
 }

@@ -38,6 +38,7 @@ constexpr Command kCommands[] = {
 	{"sandbox-report", bulkhead::tools::sandbox_report_main,
 	 "load a plugin sandboxed and print each layer: enforced, degraded, off"},
 	{"sign", bulkhead::tools::sign_main, "sign a bundle's manifest"},
+	{"stats", bulkhead::tools::stats_main, "drive calls at a bundle and show the host-measured metrics"},
 	{"verify", bulkhead::tools::verify_main, "check bundles as a host would before running them"},
 	{bulkhead::tools::kBenchPeerCommand, bulkhead::tools::bench_peer_main, ""},
 };

@@ -296,11 +296,14 @@ int main(int argc, char **argv)
 			break;
 		const bulkhead::ipc::IncomingCall &call = *next.value();
 		reply.reset();
-		if (call.op >= d->operation_count)
+		if (call.op == sp::kPingOp) {
+			// A health ping: answered by the empty success reset() left.
+		} else if (call.op >= d->operation_count) {
 			reply.set_error(BULKHEAD_NOT_FOUND,
 					fmt::format("plugin {} has no operation #{}", d->name, call.op));
-		else
+		} else {
 			d->call(self, call.op, call.payload.data(), call.payload.size(), reply.handle());
+		}
 		auto sent = peer.respond(call, reply.as_reply());
 		if (!sent.has_value()) {
 			std::fprintf(stderr, "bulkhead-shim: %s\n", sent.error().to_string().c_str());

@@ -3,6 +3,8 @@
 // channel on, and its command line. Both sides include this one header.
 #pragma once
 
+#include <cstdint>
+
 namespace bulkhead::ipc::shim_protocol {
 
 inline constexpr int kControlFd = 3;    // SOCK_SEQPACKET to the broker
@@ -17,6 +19,10 @@ inline constexpr int kFirstFreeFd = 9;  // everything from here is closed
 // the plugin in messages; the shim loads what kPayloadFd holds.
 inline constexpr const char *kPluginFlag = "--plugin";
 inline constexpr const char *kSpinFlag = "--spin-us";
+
+// A request with this operation index is a health ping: the shim answers
+// it with an empty success without calling the plugin.
+inline constexpr std::uint32_t kPingOp = 0xffffffffu;
 
 // Exit statuses of a shim that could not start (after a Fatal message).
 inline constexpr int kExitStartFailed = 70;
