@@ -111,6 +111,15 @@ void Instance::take_sandbox_report(const bulkhead::control::Sandboxed &message, 
 		return;
 	}
 	seccomp_listener_ = std::move(listener);
+	// The plugin runs two forks below the spawned process (mirror, pid 1,
+	// pid 2); both forks are done once the shim has sent this message.
+	pid_t p = process_.pid();
+	for (int depth = 0; depth < 2 && p > 0; ++depth) {
+		std::ifstream children(fmt::format("/proc/{}/task/{}/children", p, p));
+		pid_t child = 0;
+		p = children >> child ? child : 0;
+	}
+	plugin_pid_ = p;
 	std::weak_ptr<Instance> weak = weak_from_this();
 	auto w = watchers_;
 	asio::post(supervisor_->io(), [w, weak, fd = dup_cloexec(seccomp_listener_.get())]() mutable {

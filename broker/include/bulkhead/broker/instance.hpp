@@ -71,7 +71,9 @@ public:
 	const std::string &version() const { return version_; }
 	std::uint64_t id() const { return id_; }
 	const Provenance &provenance() const { return options_.provenance; }
-	pid_t pid() const { return process_.pid(); }
+	// The process that runs the plugin: in a sandboxed shim, pid 2 of its
+	// pid namespace as the host sees it (docs/sandbox.md), else the shim.
+	pid_t pid() const { return plugin_pid_ > 0 ? plugin_pid_ : process_.pid(); }
 	const std::vector<std::string> &operations() const { return operations_; }
 	std::size_t max_payload() const { return channel_->max_payload(); }
 	// Index of an operation, or NotFound naming the ones it has.
@@ -141,6 +143,7 @@ private:
 	mutable std::mutex sandbox_mutex_; // guards report_, cgroups_
 	sandbox::SandboxReport report_;
 	UniqueFd seccomp_listener_;        // the shim's filter, answered here
+	pid_t plugin_pid_ = 0;             // set once, during the handshake
 	ShimProcess process_;
 	UniqueFd control_, lifeline_;
 	std::shared_ptr<Watchers> watchers_;
