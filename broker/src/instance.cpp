@@ -62,10 +62,22 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	inst->lifeline_ = UniqueFd(lp[1]);
 	UniqueFd payload_fd = TRY(payload.read_only());
 
+	// A WebAssembly payload runs in the wasm shim, compiled first for tier A.
+	std::optional<WasmLaunch> wasm;
+	UniqueFd object_fd;
+	if (payload.kind() == PayloadKind::Wasm) {
+		wasm = TRY(prepare_wasm(payload, options.wasm));
+		if (wasm->object)
+			object_fd = TRY(wasm->object->read_only());
+	}
+	const std::string &executable = wasm ? wasm->executable : options.shim_path;
+
 	SpawnSpec spec;
-	spec.executable = options.shim_path;
-	spec.argv = {options.shim_path, sp::kPluginFlag, payload.label(), sp::kSpinFlag,
+	spec.executable = executable;
+	spec.argv = {executable, sp::kPluginFlag, payload.label(), sp::kSpinFlag,
 		     std::to_string(options.shim_spin.count())};
+	if (wasm)
+		spec.argv.insert(spec.argv.end(), wasm->args.begin(), wasm->args.end());
 	const ipc::PeerFds peer = inst->channel_->peer_fds();
 	spec.fds = {{shim_control.get(), sp::kControlFd},
 		    {peer.host_region, sp::kHostRegionFd},
@@ -73,10 +85,13 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 		    {peer.notify, sp::kNotifyFd},
 		    {lifeline_read.get(), sp::kLifelineFd},
 		    {payload_fd.get(), sp::kPayloadFd}};
+	if (object_fd.valid())
+		spec.fds.emplace_back(object_fd.get(), sp::kAotFd);
 	inst->process_ = TRY(inst->supervisor_->run_sync([&] { return ShimProcess::spawn(spec); }));
 	shim_control.reset();
 	lifeline_read.reset();
 	payload_fd.reset();
+	object_fd.reset();
 	inst->channel_->release_peer_fds();
 
 	auto hs = inst->handshake(payload.label(), options);
@@ -158,6 +173,8 @@ Result<void> Instance::handshake(const std::string &plugin_path, const InstanceO
 	}
 	name_ = hello->plugin_name()->str();
 	version_ = hello->plugin_version()->str();
+	if (hello->runtime() && hello->runtime()->size() > 0)
+		runtime_ = hello->runtime()->str();
 	if (hello->operations())
 		for (const auto *op : *hello->operations())
 			operations_.push_back(op->str());

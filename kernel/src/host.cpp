@@ -13,6 +13,9 @@
 #ifndef BULKHEAD_DEFAULT_SHIM
 #define BULKHEAD_DEFAULT_SHIM "/usr/local/libexec/bulkhead-shim"
 #endif
+#ifndef BULKHEAD_DEFAULT_WASM_SHIM
+#define BULKHEAD_DEFAULT_WASM_SHIM "/usr/local/libexec/bulkhead-wasm-shim"
+#endif
 
 namespace bulkhead {
 
@@ -21,6 +24,10 @@ Result<std::unique_ptr<Host>> Host::create(HostOptions options)
 	if (options.shim_path.empty()) {
 		const char *env = std::getenv("BULKHEAD_SHIM");
 		options.shim_path = env && *env ? env : BULKHEAD_DEFAULT_SHIM;
+	}
+	if (options.wasm_shim_path.empty()) {
+		const char *env = std::getenv("BULKHEAD_WASM_SHIM");
+		options.wasm_shim_path = env && *env ? env : BULKHEAD_DEFAULT_WASM_SHIM;
 	}
 	if (!ipc::valid(options.geometry))
 		return make_error(ErrorCode::InvalidArgument,
@@ -63,6 +70,12 @@ Result<Plugin> Host::load(const std::string &path, LoadOptions load)
 	o.init_deadline = options_.init_deadline;
 	o.shutdown_deadline = options_.shutdown_deadline;
 	o.config = std::move(load.config);
+	o.wasm.shim_path = options_.wasm_shim_path;
+	o.wasm.cache_dir = options_.wasm_cache_dir;
+	o.wasm.wasm2c = options_.wasm2c_path;
+	o.wasm.cc = options_.wasm_cc_path;
+	o.wasm.run = load.wasm ? *load.wasm : options_.wasm;
+	o.wasm.progress = std::move(load.progress);
 	std::uint64_t id;
 	{
 		std::lock_guard lock(mutex_);
@@ -107,6 +120,7 @@ PluginInfo Plugin::info() const
 	p.instance = instance_->id();
 	p.pid = instance_->pid();
 	p.operations = instance_->operations();
+	p.runtime = instance_->runtime();
 	p.max_payload = instance_->max_payload();
 	p.alive = instance_->alive();
 	p.ring_occupancy = instance_->ring_occupancy();
@@ -173,6 +187,20 @@ void Plugin::submit_async(std::string_view op, ByteView payload, Deadline deadli
 		return;
 	}
 	instance_->call_async(index.value(), payload, deadline, std::move(done));
+}
+
+Result<std::uint64_t> Plugin::fuel_remaining(Deadline deadline) const
+{
+	if (instance_->runtime() == "native")
+		return make_error(ErrorCode::FailedPrecondition,
+				  fmt::format("plugin {} is native: it has no fuel", instance_->name()));
+	const Bytes b = TRY(call(wasm::kFuelOperation, {}, deadline));
+	if (b.size() != 8)
+		return make_error(ErrorCode::ProtocolViolation, "the fuel answer is not 8 bytes");
+	std::uint64_t v = 0;
+	for (int i = 7; i >= 0; --i)
+		v = v << 8 | b[static_cast<std::size_t>(i)];
+	return v;
 }
 
 bool Plugin::alive() const { return instance_->alive(); }

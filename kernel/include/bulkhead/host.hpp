@@ -29,6 +29,7 @@
 #include <bulkhead/ipc/channel.hpp>
 #include <bulkhead/ipc/layout.hpp>
 #include <bulkhead/result.hpp>
+#include <bulkhead/wasm/options.hpp>
 
 namespace bulkhead {
 
@@ -55,10 +56,30 @@ struct HostOptions {
 	std::chrono::milliseconds shutdown_deadline{5'000};
 	// Deadline of a call made without one.
 	std::chrono::milliseconds default_call_deadline{5'000};
+
+	// WebAssembly plugins (a payload starting with \0asm; docs/wasm.md).
+	// The shim that runs them. Empty: $BULKHEAD_WASM_SHIM, else the one
+	// installed beside the native shim.
+	std::string wasm_shim_path;
+	// Tier A's compiled objects: a directory plugins cannot write. Empty:
+	// $XDG_CACHE_HOME/bulkhead/wasm, ~/.cache/bulkhead/wasm, or
+	// /var/cache/bulkhead/wasm for root.
+	std::string wasm_cache_dir;
+	// The translator and C compiler. Empty: wasm2c and gcc from /usr/bin.
+	std::string wasm2c_path;
+	std::string wasm_cc_path;
+	// Tier, fuel, memory cap, per-call limit and capabilities of every
+	// WebAssembly load that does not say otherwise.
+	wasm::RunOptions wasm;
 };
 
 struct LoadOptions {
 	Bytes config; // handed to the plugin's init()
+	// Overrides HostOptions::wasm for this load.
+	std::optional<wasm::RunOptions> wasm;
+	// Told each step of a WebAssembly module's compile (seconds on a cold
+	// cache), on the loading thread.
+	std::function<void(std::string_view)> progress;
 };
 
 struct PluginInfo {
@@ -67,6 +88,7 @@ struct PluginInfo {
 	std::uint64_t instance = 0;
 	int pid = 0;
 	std::vector<std::string> operations;
+	std::string runtime; // "native", "wasm-aot" or "wasm-interp"
 	std::size_t max_payload = 0;
 	bool alive = false;
 	std::uint64_t ring_occupancy = 0;
@@ -133,6 +155,10 @@ public:
 			},
 			token);
 	}
+
+	// Fuel a WebAssembly instance with a budget has left. FailedPrecondition
+	// when it has none; a fresh instance (a reload) starts full again.
+	Result<std::uint64_t> fuel_remaining(Deadline deadline) const;
 
 	// Whether the instance is still running.
 	bool alive() const;

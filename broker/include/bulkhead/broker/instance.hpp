@@ -19,6 +19,7 @@
 #include <bulkhead/broker/shim_process.hpp>
 #include <bulkhead/broker/payload.hpp>
 #include <bulkhead/broker/supervisor.hpp>
+#include <bulkhead/broker/wasm_launch.hpp>
 #include <bulkhead/ipc/shm_channel.hpp>
 
 namespace bulkhead::broker {
@@ -32,6 +33,7 @@ struct InstanceOptions {
 	std::chrono::milliseconds init_deadline{5'000};    // the plugin's init hook
 	std::chrono::milliseconds shutdown_deadline{5'000};
 	Bytes config;                                      // passed to init
+	WasmSettings wasm;                                 // for WebAssembly payloads
 };
 
 class Instance : public std::enable_shared_from_this<Instance> {
@@ -48,6 +50,8 @@ public:
 
 	const std::string &name() const { return name_; }
 	const std::string &version() const { return version_; }
+	// "native", "wasm-aot" or "wasm-interp", as the shim said.
+	const std::string &runtime() const { return runtime_; }
 	std::uint64_t id() const { return id_; }
 	pid_t pid() const { return process_.pid(); }
 	const std::vector<std::string> &operations() const { return operations_; }
@@ -88,7 +92,7 @@ private:
 	Error annotate(Error e) const;
 
 	std::shared_ptr<Supervisor> supervisor_;
-	std::string name_, version_;
+	std::string name_, version_, runtime_ = "native";
 	std::vector<std::string> operations_;
 	std::uint64_t id_ = 0;
 	InstanceOptions options_;
