@@ -23,6 +23,7 @@
 #include "bench_interrupt.hpp"
 #include "bench_measure.hpp"
 #include "bench_report.hpp"
+#include "bench_wasm.hpp"
 #include "paths.hpp"
 
 namespace bulkhead::tools {
@@ -41,6 +42,8 @@ constexpr std::string_view kBenchUsage = R"(Usage: bulkhead bench <suite> [optio
 Suites:
   call    one plugin call through the shared-memory channel against its
           baselines (bulkhead bench call --help)
+  wasm    one compute plugin native and WebAssembly: both tiers, metering,
+          instantiation, round trip (bulkhead bench wasm --help)
 )";
 
 constexpr std::string_view kCallUsage = R"(Usage: bulkhead bench call [--json] [--quick] [--samples N] [--payload BYTES]
@@ -378,6 +381,8 @@ int bench_main(std::span<char *const> args)
 	}
 	if (suite == "call")
 		return bench_call(args.subspan(1));
+	if (suite == "wasm")
+		return bench_wasm(args.subspan(1));
 	fmt::print(stderr, "bulkhead bench: unknown suite '{}'\n{}", suite, kBenchUsage);
 	return 2;
 }

@@ -23,17 +23,19 @@ inline std::string wasm_plugin(const char *name)
 // user's cache, and the guests compile once per process.
 inline const std::string &test_cache_dir()
 {
-	static const std::string dir = [] {
-		std::string t = (std::filesystem::temp_directory_path() / "bulkhead-wasm-test.XXXXXX").string();
-		if (!::mkdtemp(t.data()))
+	// Never destroyed: the atexit handler runs after static destructors.
+	static const std::string *dir = [] {
+		auto *t = new std::string(
+			(std::filesystem::temp_directory_path() / "bulkhead-wasm-test.XXXXXX").string());
+		if (!::mkdtemp(t->data()))
 			std::abort();
 		std::atexit([] {
 			std::error_code ec;
-			std::filesystem::remove_all(test_cache_dir(), ec);
+			std::filesystem::remove_all(*dir, ec);
 		});
 		return t;
 	}();
-	return dir;
+	return *dir;
 }
 
 inline HostOptions wasm_options(wasm::TierPolicy tier, std::string cache = test_cache_dir())
