@@ -255,7 +255,7 @@ int bench_wasm(std::span<char *const> args)
 		{"wasm_interp_compute / native", results[2].summary.median / native_median,
 		 Target::Kind::Context, 0, ""},
 	};
-	print_table(stdout, {}, targets);
+	print_targets(stdout, targets);
 	return 0;
 }
 
