@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs what is missing, builds, and runs the whole test suite three ways:
 # a plain optimised build, ASan+UBSan, and TSan over the lock-free ring code.
-# Ends with a smoke run of the call benchmark (figures printed, never
+# Ends with a smoke run of the benchmarks (figures printed, never
 # asserted: the machine is shared and noisy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +53,9 @@ TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --no-rebuild --print-error
 
 echo "== benchmark smoke run"
 ./build/tools/bulkhead bench call --quick || status=1
+./build/tools/bulkhead bench verify --quick || status=1
+./build/tools/bulkhead bench discover --quick || status=1
+./build/tools/bulkhead bench reload --quick || status=1
 
 # One closing line over the three builds' test logs.
 python3 - build build-asan build-tsan <<'PY'

@@ -22,7 +22,9 @@
 #include "bench_futex.hpp"
 #include "bench_interrupt.hpp"
 #include "bench_measure.hpp"
+#include "bench_reload.hpp"
 #include "bench_report.hpp"
+#include "bench_trust.hpp"
 #include "bench_wasm.hpp"
 #include "paths.hpp"
 
@@ -40,10 +42,14 @@ constexpr auto kIdleGap = std::chrono::milliseconds(2);
 constexpr std::string_view kBenchUsage = R"(Usage: bulkhead bench <suite> [options]
 
 Suites:
-  call    one plugin call through the shared-memory channel against its
-          baselines (bulkhead bench call --help)
-  wasm    one compute plugin native and WebAssembly: both tiers, metering,
-          instantiation, round trip (bulkhead bench wasm --help)
+  call      one plugin call through the shared-memory channel against its
+            baselines (bulkhead bench call --help)
+  verify    verifying a signed 1 MiB bundle (bulkhead bench verify --help)
+  discover  scanning a plugin root of 500 signed bundles
+            (bulkhead bench discover --help)
+  reload    hot reload and rollback swaps (bulkhead bench reload --help)
+  wasm      one compute plugin native and WebAssembly: both tiers,
+            metering, instantiation, round trip (bulkhead bench wasm --help)
 )";
 
 constexpr std::string_view kCallUsage = R"(Usage: bulkhead bench call [--json] [--quick] [--samples N] [--payload BYTES]
@@ -275,6 +281,7 @@ Result<std::vector<Measurement>> run_call(const CallOptions &o)
 
 	HostOptions options;
 	options.shim_path = shim_path();
+	options.development_mode = true; // the bare echo .so: trust is not what this measures
 	auto host = TRY(Host::create(options));
 	const std::string plugin_file = plugin_path("echo");
 	const Plugin plugin = TRY(host->load(plugin_file));
@@ -381,6 +388,12 @@ int bench_main(std::span<char *const> args)
 	}
 	if (suite == "call")
 		return bench_call(args.subspan(1));
+	if (suite == "verify")
+		return bench_verify(args.subspan(1));
+	if (suite == "discover")
+		return bench_discover(args.subspan(1));
+	if (suite == "reload")
+		return bench_reload(args.subspan(1));
 	if (suite == "wasm")
 		return bench_wasm(args.subspan(1));
 	fmt::print(stderr, "bulkhead bench: unknown suite '{}'\n{}", suite, kBenchUsage);

@@ -127,6 +127,7 @@ int bench_wasm(std::span<char *const> args)
 	const Counts n = o.quick ? Counts{100'000, 5, 2, 3, 1'000} : Counts{1'000'000, 31, 5, 21, 20'000};
 
 	HostOptions ho;
+	ho.development_mode = true; // the bare build outputs, unsigned
 	ho.shim_path = shim_path();
 	ho.wasm_shim_path = wasm_shim_path();
 	ho.wasm_cache_dir = o.cache;

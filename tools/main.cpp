@@ -6,8 +6,10 @@
 
 #include <fmt/format.h>
 
+#include "audit.hpp"
 #include "bench_call.hpp"
 #include "bench_peer.hpp"
+#include "commands.hpp"
 #include "demo.hpp"
 
 namespace {
@@ -22,10 +24,18 @@ struct Command {
 // Every subcommand, in the order `bulkhead --help` lists them. A new one is
 // a line here: name, entry point, one line of help.
 constexpr Command kCommands[] = {
+	{"audit", bulkhead::tools::audit_main,
+	 "verify the audit log's hash chain, or show its records (audit --help)"},
 	{"bench", bulkhead::tools::bench_main,
 	 "measure the call path against its baselines (bench --help)"},
+	{"call", bulkhead::tools::call_main, "load a bundle and call one operation"},
 	{"demo", bulkhead::tools::demo_main,
-	 "load the example plugins, kill one mid-call, watch the host carry on"},
+	 "sign and load the example plugins, kill one mid-call, watch the host carry on"},
+	{"inspect", bulkhead::tools::inspect_main, "show a bundle's manifest, payloads and signature"},
+	{"keygen", bulkhead::tools::keygen_main, "make an Ed25519 key pair for signing bundles"},
+	{"pack", bulkhead::tools::pack_main, "build a bundle from a JSON manifest and payload files"},
+	{"sign", bulkhead::tools::sign_main, "sign a bundle's manifest"},
+	{"verify", bulkhead::tools::verify_main, "check bundles as a host would before running them"},
 	{bulkhead::tools::kBenchPeerCommand, bulkhead::tools::bench_peer_main, ""},
 };
 
@@ -35,7 +45,8 @@ void usage(std::FILE *out)
 	for (const auto &c : kCommands)
 		if (!c.help.empty())
 			fmt::print(out, "  {:<10} {}\n", c.name, c.help);
-	fmt::print(out, "\nbulkhead <command> --help describes a command.\n");
+	fmt::print(out, "\nbulkhead <command> --help describes a command and its exit statuses\n"
+			"(0 ok, 1 refused or failed, 2 usage error, 3 file error; docs/cli.md).\n");
 }
 
 } // namespace

@@ -211,7 +211,7 @@ std::optional<Error> Instance::exit_error() const
 bool Instance::wait_exit(std::chrono::milliseconds timeout) const
 {
 	std::unique_lock lock(exit_mutex_);
-	return exit_cv_.wait_for(lock, timeout, [this] { return exited_.load(); });
+	return exit_cv_.wait_for(lock, timeout, [this] { return finished_; });
 }
 
 void Instance::kill(Termination why, std::string detail)

@@ -168,6 +168,13 @@ void Instance::on_exit()
 		exited_.store(true, std::memory_order_release);
 	}
 	channel_->close(e);
+	// Calls have failed; now record the end, then release wait_exit().
+	if (options_.on_exit)
+		options_.on_exit(e);
+	{
+		std::lock_guard lock(exit_mutex_);
+		finished_ = true;
+	}
 	exit_cv_.notify_all();
 	if (reason == Termination::HostRequest)
 		log::info("plugin {} instance {} stopped ({})", name_, id_, describe(*status));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Sealing plugin payloads into memfds.
 #include <bulkhead/broker/payload.hpp>
+#include <bulkhead/broker/plugin_root.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -84,20 +85,7 @@ Result<SealedPayload> SealedPayload::read_file(const std::string &path)
 	if (!S_ISREG(st.st_mode))
 		return make_error(ErrorCode::InvalidArgument,
 				  fmt::format("plugin {} is not a regular file", path));
-	Bytes bytes(static_cast<std::size_t>(st.st_size));
-	std::size_t done = 0;
-	while (done < bytes.size()) {
-		ssize_t n = ::pread(fd.get(), bytes.data() + done, bytes.size() - done,
-				    static_cast<off_t>(done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return Unexpected(errno_error("read " + path, errno));
-		if (n == 0)
-			break; // shrank while we read: take what is there
-		done += static_cast<std::size_t>(n);
-	}
-	bytes.resize(done);
+	Bytes bytes = TRY(read_whole(fd.get(), path));
 	return seal(bytes, path);
 }
 

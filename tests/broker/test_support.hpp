@@ -23,6 +23,7 @@ inline HostOptions options(std::string shim = BULKHEAD_TEST_SHIM)
 {
 	HostOptions o;
 	o.shim_path = std::move(shim);
+	o.development_mode = true; // these tests load bare .so files
 	return o;
 }
 

@@ -26,73 +26,24 @@
 
 #include <bulkhead/bytes.hpp>
 #include <bulkhead/deadline.hpp>
+#include <bulkhead/host_options.hpp>
 #include <bulkhead/ipc/channel.hpp>
 #include <bulkhead/ipc/layout.hpp>
 #include <bulkhead/result.hpp>
-#include <bulkhead/wasm/options.hpp>
 
 namespace bulkhead {
 
 namespace broker {
+class AuditLog;
 class Instance;
 class Supervisor;
 } // namespace broker
 
-struct HostOptions {
-	// The bulkhead-shim executable. Empty: $BULKHEAD_SHIM, else the path
-	// this build installed it to.
-	std::string shim_path;
-	// Ring geometry of every channel: calls in flight and the largest
-	// message (cell_bytes less ~110 bytes of envelope).
-	ipc::Geometry geometry;
-	// How long a waiting host thread spins before it sleeps. Long enough
-	// to cover a sleeping shim's wake-up (~45 µs on a VM) keeps a cold
-	// call at one wake-up instead of two.
-	std::chrono::microseconds host_spin{100};
-	// How long an idle shim spins before it sleeps.
-	std::chrono::microseconds shim_spin{50};
-	std::chrono::milliseconds start_deadline{10'000};
-	std::chrono::milliseconds init_deadline{5'000};
-	std::chrono::milliseconds shutdown_deadline{5'000};
-	// Deadline of a call made without one.
-	std::chrono::milliseconds default_call_deadline{5'000};
-
-	// WebAssembly plugins (a payload starting with \0asm; docs/wasm.md).
-	// The shim that runs them. Empty: $BULKHEAD_WASM_SHIM, else the one
-	// installed beside the native shim.
-	std::string wasm_shim_path;
-	// Tier A's compiled objects: a directory plugins cannot write. Empty:
-	// $XDG_CACHE_HOME/bulkhead/wasm, ~/.cache/bulkhead/wasm, or
-	// /var/cache/bulkhead/wasm for root.
-	std::string wasm_cache_dir;
-	// The translator and C compiler. Empty: wasm2c and gcc from /usr/bin.
-	std::string wasm2c_path;
-	std::string wasm_cc_path;
-	// Tier, fuel, memory cap, per-call limit and capabilities of every
-	// WebAssembly load that does not say otherwise.
-	wasm::RunOptions wasm;
-};
-
-struct LoadOptions {
-	Bytes config; // handed to the plugin's init()
-	// Overrides HostOptions::wasm for this load.
-	std::optional<wasm::RunOptions> wasm;
-	// Told each step of a WebAssembly module's compile (seconds on a cold
-	// cache), on the loading thread.
-	std::function<void(std::string_view)> progress;
-};
-
-struct PluginInfo {
-	std::string name;
-	std::string version;
-	std::uint64_t instance = 0;
-	int pid = 0;
-	std::vector<std::string> operations;
-	std::string runtime; // "native", "wasm-aot" or "wasm-interp"
-	std::size_t max_payload = 0;
-	bool alive = false;
-	std::uint64_t ring_occupancy = 0;
-};
+namespace detail {
+class Live;
+class Retirer;
+struct Route;
+} // namespace detail
 
 // One submitted call, waited for later: keep several in flight from one
 // thread (pipelining) without an io_context. Move-only; destroying one that
@@ -110,14 +61,17 @@ public:
 
 private:
 	friend class Plugin;
-	PendingCall(std::shared_ptr<broker::Instance> instance, ipc::Ticket ticket, Deadline deadline)
-		: instance_(std::move(instance)), ticket_(ticket), deadline_(deadline) {}
-	std::shared_ptr<broker::Instance> instance_; // null once waited for
+	PendingCall(std::shared_ptr<detail::Live> live, ipc::Ticket ticket, Deadline deadline)
+		: live_(std::move(live)), ticket_(ticket), deadline_(deadline) {}
+	void finish(); // gives the instance's lease back
+	std::shared_ptr<detail::Live> live_; // null once waited for
 	ipc::Ticket ticket_;
 	Deadline deadline_;
 };
 
-// A handle to one loaded plugin instance. Cheap to copy.
+// A handle to one loaded plugin. Calls go to whichever instance serves it
+// now: a reload or rollback swaps that under the handle, and a call already
+// sent finishes on the instance it went to. Cheap to copy.
 class Plugin {
 public:
 	PluginInfo info() const;
@@ -156,29 +110,35 @@ public:
 			token);
 	}
 
-	// Fuel a WebAssembly instance with a budget has left. FailedPrecondition
-	// when it has none; a fresh instance (a reload) starts full again.
+	// Fuel the serving WebAssembly instance has left, when it has a budget;
+	// FailedPrecondition when it has none. A new instance (a reload)
+	// starts with the whole budget.
 	Result<std::uint64_t> fuel_remaining(Deadline deadline) const;
 
-	// Whether the instance is still running.
+	// Whether the serving instance is still running.
 	bool alive() const;
 	// Why it ended, once it has.
 	std::optional<Error> exit_error() const;
-	// Kills the shim with SIGKILL at once, as a crash would (for tests,
-	// demos and operators); in-flight calls fail with PluginCrashed.
+	// Kills the serving instance's shim with SIGKILL at once, as a crash
+	// would (for tests, demos and operators); its in-flight calls fail
+	// with PluginCrashed.
 	void kill() const;
-	// Waits until a dead instance has been reaped.
+	// Waits until the serving instance, dead, has been reaped and its end
+	// written to the audit log.
 	bool wait_exit(std::chrono::milliseconds timeout) const;
 
 private:
 	friend class Host;
-	Plugin(std::shared_ptr<broker::Instance> instance, std::chrono::milliseconds default_deadline)
-		: instance_(std::move(instance)), default_deadline_(default_deadline) {}
+	Plugin(std::shared_ptr<detail::Route> route, std::chrono::milliseconds default_deadline,
+	       std::shared_ptr<broker::AuditLog> audit)
+		: route_(std::move(route)), default_deadline_(default_deadline), audit_(std::move(audit)) {}
+	std::shared_ptr<broker::Instance> serving() const;
 	void submit_async(std::string_view op, ByteView payload, Deadline deadline,
 			  std::function<void(Result<Bytes>)> done) const;
 
-	std::shared_ptr<broker::Instance> instance_;
+	std::shared_ptr<detail::Route> route_;
 	std::chrono::milliseconds default_deadline_;
+	std::shared_ptr<broker::AuditLog> audit_; // null: no audit log
 };
 
 class Host {
@@ -188,13 +148,35 @@ public:
 	Host(const Host &) = delete;
 	Host &operator=(const Host &) = delete;
 
-	// Starts `path` (a plugin shared object) in a new shim: spawn,
-	// handshake, init. NotFound for a missing file or shim,
-	// InvalidArgument for a file that is not a plugin, PluginFailed when
-	// its init refuses, FailedPrecondition on a protocol mismatch.
-	Result<Plugin> load(const std::string &path, LoadOptions options = {});
-	// Stops an instance: graceful shutdown first, forced at the deadline.
+	// Starts a plugin in a new shim: read the file once, verify it (a
+	// signed bundle; bare shared objects and unsigned bundles only in
+	// development mode), seal the payload, spawn, handshake, init. `name`
+	// resolves beneath HostOptions::plugin_root when one is set.
+	// PermissionDenied for anything the trust policy or the path rules
+	// refuse, NotFound for a missing file or shim, InvalidArgument for a
+	// file that is not a plugin, FailedPrecondition for a payload that
+	// cannot run here or a protocol mismatch, PluginFailed when init
+	// refuses. Every message names the reason.
+	Result<Plugin> load(const std::string &name, LoadOptions options = {});
+	// Verifies the bundle at `source` (any path: the operator's input)
+	// with every payload's hash and copies it into the plugin root as
+	// NAME-VERSION.bhb, durably; returns that name.
+	Result<std::string> install(const std::string &source);
+	// Every *.bhb directly under the plugin root, each manifest verified
+	// (signature and manifest; payload hashes are checked at load).
+	Result<std::vector<DiscoveredBundle>> discover() const;
+	// Stops a plugin: new calls fail with Unavailable, calls in flight
+	// finish (drain), then graceful shutdown, forced at the deadline.
 	void unload(const Plugin &plugin);
+	// Hot reload: starts `name` (a bundle, as load() takes it) beside the
+	// running version; once it is Ready the router swaps to it atomically.
+	// Calls in flight finish on the old instance, which stays warm for
+	// HostOptions::reload_grace: if the new one crashes within it, the
+	// router swaps back by itself. If the new version fails to verify,
+	// start or init, nothing is swapped and the reason is returned.
+	Result<void> reload(const Plugin &plugin, const std::string &name, LoadOptions options = {});
+	// Swaps back to the warm standby now; FailedPrecondition without one.
+	Result<void> rollback(const Plugin &plugin);
 	// Every instance loaded and not unloaded.
 	std::vector<PluginInfo> plugins() const;
 
@@ -203,11 +185,22 @@ public:
 private:
 	explicit Host(HostOptions options);
 
+	Result<Bytes> read_plugin(const std::string &name) const;
+	// Verifies, starts and audits one instance for `route`.
+	Result<std::shared_ptr<broker::Instance>> start_instance(const std::string &name, LoadOptions load,
+								 const std::shared_ptr<detail::Route> &route);
+	// Drains and stops `live` at `when`, if it is then no route's current.
+	void retire(std::shared_ptr<detail::Route> route, std::shared_ptr<detail::Live> live,
+		    std::chrono::steady_clock::time_point when, std::string why);
+
 	HostOptions options_;
+	std::optional<broker::PluginRoot> root_;
+	std::shared_ptr<broker::AuditLog> audit_;
 	std::shared_ptr<broker::Supervisor> supervisor_;
 	mutable std::mutex mutex_;
-	std::vector<std::shared_ptr<broker::Instance>> instances_;
+	std::vector<std::shared_ptr<detail::Route>> routes_;
 	std::uint64_t next_instance_ = 1;
+	std::unique_ptr<detail::Retirer> retirer_;
 };
 
 } // namespace bulkhead

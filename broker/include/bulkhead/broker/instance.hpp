@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,13 @@
 
 namespace bulkhead::broker {
 
+// Where an instance's code came from, for PluginInfo and the audit log.
+struct Provenance {
+	std::string source;       // the bundle or file name it was loaded from
+	std::string key_id;       // the signing key; empty when unsigned
+	std::string payload_hash; // hex BLAKE2b-256 of the bytes that run
+};
+
 struct InstanceOptions {
 	std::string shim_path;
 	ipc::Geometry geometry;
@@ -33,6 +41,10 @@ struct InstanceOptions {
 	std::chrono::milliseconds init_deadline{5'000};    // the plugin's init hook
 	std::chrono::milliseconds shutdown_deadline{5'000};
 	Bytes config;                                      // passed to init
+	Provenance provenance;
+	// Called once, on the supervisor thread, when the process has ended,
+	// with the verdict every call in flight got. Keep it short.
+	std::function<void(const Error &)> on_exit;
 	WasmSettings wasm;                                 // for WebAssembly payloads
 };
 
@@ -53,6 +65,7 @@ public:
 	// "native", "wasm-aot" or "wasm-interp", as the shim said.
 	const std::string &runtime() const { return runtime_; }
 	std::uint64_t id() const { return id_; }
+	const Provenance &provenance() const { return options_.provenance; }
 	pid_t pid() const { return process_.pid(); }
 	const std::vector<std::string> &operations() const { return operations_; }
 	std::size_t max_payload() const { return channel_->max_payload(); }
@@ -77,7 +90,8 @@ public:
 	// Graceful first (Shutdown, the plugin's hook), then forced at the
 	// deadline. Returns once the process is reaped.
 	void shutdown();
-	// Waits until the process has been reaped, at most `timeout`.
+	// Waits until the process has been reaped and its end recorded
+	// (on_exit has run), at most `timeout`.
 	bool wait_exit(std::chrono::milliseconds timeout) const;
 	// Requests in the ring not yet taken by the shim.
 	std::uint64_t ring_occupancy() const { return channel_->requests_pending(); }
@@ -108,6 +122,7 @@ private:
 	std::string kill_detail_;
 	std::optional<Error> exit_error_;
 	std::atomic<bool> exited_{false};
+	bool finished_ = false; // under exit_mutex_: reaped and on_exit has run
 };
 
 } // namespace bulkhead::broker

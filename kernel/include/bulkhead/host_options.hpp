@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+// What a Host is configured with, and what it reports about plugins.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <bulkhead/broker/manifest.hpp>
+#include <bulkhead/broker/plugin_root.hpp>
+#include <bulkhead/broker/trust_store.hpp>
+#include <bulkhead/bytes.hpp>
+#include <bulkhead/error.hpp>
+#include <bulkhead/ipc/layout.hpp>
+#include <bulkhead/wasm/options.hpp>
+
+namespace bulkhead {
+
+struct HostOptions {
+	// The bulkhead-shim executable. Empty: $BULKHEAD_SHIM, else the path
+	// this build installed it to.
+	std::string shim_path;
+	// Where bundles live. When set, load() and install() names resolve
+	// beneath it (no symlinks, no '..'). Empty: load() takes a path as
+	// given, refusing a final symlink.
+	std::string plugin_root;
+	// The keys bundles may be signed with, and the revoked ones.
+	broker::TrustStore trust;
+	// Accepts unsigned bundles and bare .so files, with a warning on every
+	// load. Off by default; for plugin development only.
+	bool development_mode = false;
+	// The tamper-evident audit log (docs/audit.md): every install, verify,
+	// load, unload, crash and kill, fsynced. Empty: none. A load or
+	// install whose record cannot be written fails.
+	std::string audit_log;
+	// Ring geometry of every channel: calls in flight and the largest
+	// message (cell_bytes less ~110 bytes of envelope).
+	ipc::Geometry geometry;
+	// How long a waiting host thread spins before it sleeps. Long enough
+	// to cover a sleeping shim's wake-up (~45 µs on a VM) keeps a cold
+	// call at one wake-up instead of two.
+	std::chrono::microseconds host_spin{100};
+	// How long an idle shim spins before it sleeps.
+	std::chrono::microseconds shim_spin{50};
+	std::chrono::milliseconds start_deadline{10'000};
+	std::chrono::milliseconds init_deadline{5'000};
+	std::chrono::milliseconds shutdown_deadline{5'000};
+	// Deadline of a call made without one.
+	std::chrono::milliseconds default_call_deadline{5'000};
+	// After a reload the old version stays warm this long: a new version
+	// that crashes within it is swapped back at once (automatic rollback).
+	std::chrono::milliseconds reload_grace{5'000};
+
+	// WebAssembly plugins (a payload starting with \0asm; docs/wasm.md).
+	// The shim that runs them. Empty: $BULKHEAD_WASM_SHIM, else the path
+	// this build installed it to.
+	std::string wasm_shim_path;
+	// Tier A's compiled objects: a directory plugins cannot write. Empty:
+	// $XDG_CACHE_HOME/bulkhead/wasm, ~/.cache/bulkhead/wasm, or
+	// /var/cache/bulkhead/wasm for root.
+	std::string wasm_cache_dir;
+	// The translator and C compiler. Empty: wasm2c and gcc from /usr/bin.
+	std::string wasm2c_path;
+	std::string wasm_cc_path;
+	// Tier, fuel, memory cap, per-call limit and capabilities of every
+	// WebAssembly load that does not say otherwise.
+	wasm::RunOptions wasm;
+};
+
+// DESIGN.md §4. A plugin is Ready while an instance serves it; Draining
+// while it is being unloaded; RolledBack once a failed new version was
+// swapped back to its standby (until the next reload).
+enum class PluginState : std::uint8_t {
+	Installed, Verified, Starting, Ready, Draining, Stopped, Crashed, Quarantined, RolledBack,
+};
+const char *to_string(PluginState state);
+
+struct LoadOptions {
+	Bytes config; // handed to the plugin's init()
+	// Overrides HostOptions::wasm for this load.
+	std::optional<wasm::RunOptions> wasm;
+	// Told each step of a WebAssembly module's compile (seconds on a cold
+	// cache), on the loading thread.
+	std::function<void(std::string_view)> progress;
+};
+
+struct PluginInfo {
+	std::string name;
+	std::string version;
+	std::uint64_t instance = 0;
+	int pid = 0;
+	std::vector<std::string> operations;
+	std::string runtime; // "native", "wasm-aot" or "wasm-interp"
+	std::size_t max_payload = 0;
+	bool alive = false;
+	std::uint64_t ring_occupancy = 0;
+	std::string source;       // the bundle or file it was loaded from
+	std::string key_id;       // empty: unsigned (development mode)
+	std::string payload_hash; // hex BLAKE2b-256 of the bytes running
+	PluginState state = PluginState::Ready;
+	std::string standby_version; // the warm standby after a reload; empty: none
+};
+
+struct DiscoveredBundle {
+	std::string file;      // name under the plugin root
+	std::string key_id;    // empty when unsigned
+	broker::Manifest manifest;
+	std::optional<Error> refused; // set: why it would not load
+};
+
+} // namespace bulkhead

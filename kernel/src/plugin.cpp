@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+// Plugin and PendingCall: calls through the router, each holding a lease on
+// the instance it went to.
+#include <bulkhead/host.hpp>
+
+#include <fmt/format.h>
+
+#include "host_audit.hpp"
+#include "route.hpp"
+
+namespace bulkhead {
+
+const char *to_string(PluginState state)
+{
+	switch (state) {
+	case PluginState::Installed: return "installed";
+	case PluginState::Verified: return "verified";
+	case PluginState::Starting: return "starting";
+	case PluginState::Ready: return "ready";
+	case PluginState::Draining: return "draining";
+	case PluginState::Stopped: return "stopped";
+	case PluginState::Crashed: return "crashed";
+	case PluginState::Quarantined: return "quarantined";
+	case PluginState::RolledBack: return "rolled-back";
+	}
+	return "unknown";
+}
+
+std::shared_ptr<broker::Instance> Plugin::serving() const
+{
+	auto live = route_->current.load();
+	if (!live)
+		live = route_->standby.load();
+	return live ? live->instance : nullptr;
+}
+
+PluginInfo Plugin::info() const
+{
+	PluginInfo p;
+	p.state = route_->state.load();
+	if (auto sb = route_->standby.load())
+		p.standby_version = sb->instance->version();
+	auto instance = serving();
+	if (!instance) {
+		p.name = route_->name;
+		return p;
+	}
+	p.name = instance->name();
+	p.version = instance->version();
+	p.instance = instance->id();
+	p.pid = instance->pid();
+	p.operations = instance->operations();
+	p.runtime = instance->runtime();
+	p.max_payload = instance->max_payload();
+	p.alive = instance->alive();
+	p.ring_occupancy = instance->ring_occupancy();
+	p.source = instance->provenance().source;
+	p.key_id = instance->provenance().key_id;
+	p.payload_hash = instance->provenance().payload_hash;
+	return p;
+}
+
+const std::string &Plugin::name() const { return route_->name; }
+
+Result<Bytes> Plugin::call(std::string_view op, ByteView payload, Deadline deadline) const
+{
+	auto live = TRY(detail::lease(*route_));
+	auto index = live->instance->operation(op);
+	auto r = index.has_value() ? live->instance->call(index.value(), payload, deadline)
+				   : Result<Bytes>(Unexpected(std::move(index).error()));
+	live->release();
+	return r;
+}
+
+Result<Bytes> Plugin::call(std::string_view op, ByteView payload) const
+{
+	return call(op, payload, Deadline::after(default_deadline_));
+}
+
+Result<PendingCall> Plugin::submit(std::string_view op, ByteView payload, Deadline deadline) const
+{
+	auto live = TRY(detail::lease(*route_));
+	auto index = live->instance->operation(op);
+	auto ticket = index.has_value() ? live->instance->submit(index.value(), payload, deadline)
+					: Result<ipc::Ticket>(Unexpected(std::move(index).error()));
+	if (!ticket.has_value()) {
+		live->release();
+		return Unexpected(std::move(ticket).error());
+	}
+	return PendingCall(std::move(live), ticket.value(), deadline);
+}
+
+void Plugin::submit_async(std::string_view op, ByteView payload, Deadline deadline,
+			  std::function<void(Result<Bytes>)> done) const
+{
+	auto live = detail::lease(*route_);
+	if (!live.has_value()) {
+		done(Unexpected(std::move(live).error()));
+		return;
+	}
+	auto index = live.value()->instance->operation(op);
+	if (!index.has_value()) {
+		live.value()->release();
+		done(Unexpected(std::move(index).error()));
+		return;
+	}
+	auto held = live.value();
+	held->instance->call_async(index.value(), payload, deadline,
+				   [held, done = std::move(done)](Result<Bytes> r) {
+					   held->release();
+					   done(std::move(r));
+				   });
+}
+
+Result<std::uint64_t> Plugin::fuel_remaining(Deadline deadline) const
+{
+	auto i = serving();
+	if (i && i->runtime() == "native")
+		return make_error(ErrorCode::FailedPrecondition,
+				  fmt::format("plugin {} is native: it has no fuel", i->name()));
+	const Bytes b = TRY(call(wasm::kFuelOperation, {}, deadline));
+	if (b.size() != 8)
+		return make_error(ErrorCode::ProtocolViolation, "the fuel answer is not 8 bytes");
+	std::uint64_t v = 0;
+	for (int k = 7; k >= 0; --k)
+		v = v << 8 | b[static_cast<std::size_t>(k)];
+	return v;
+}
+
+bool Plugin::alive() const
+{
+	auto i = serving();
+	return i && i->alive();
+}
+
+std::optional<Error> Plugin::exit_error() const
+{
+	auto i = serving();
+	return i ? i->exit_error() : std::nullopt;
+}
+
+void Plugin::kill() const
+{
+	auto i = serving();
+	if (!i)
+		return;
+	if (i->alive())
+		detail::audit_or_log(audit_, detail::audit_record(broker::AuditEvent::Kill, *i, "requested",
+								  "Plugin::kill: SIGKILL on request"));
+	i->kill(Termination::None);
+}
+
+bool Plugin::wait_exit(std::chrono::milliseconds timeout) const
+{
+	auto i = serving();
+	return !i || i->wait_exit(timeout);
+}
+
+void PendingCall::finish()
+{
+	if (live_) {
+		live_->release();
+		live_.reset();
+	}
+}
+
+PendingCall::PendingCall(PendingCall &&other) noexcept
+	: live_(std::move(other.live_)), ticket_(other.ticket_), deadline_(other.deadline_)
+{
+}
+
+PendingCall &PendingCall::operator=(PendingCall &&other) noexcept
+{
+	if (this != &other) {
+		if (live_)
+			live_->instance->abandon(ticket_);
+		finish();
+		live_ = std::move(other.live_);
+		ticket_ = other.ticket_;
+		deadline_ = other.deadline_;
+	}
+	return *this;
+}
+
+PendingCall::~PendingCall()
+{
+	if (live_)
+		live_->instance->abandon(ticket_);
+	finish();
+}
+
+Result<Bytes> PendingCall::wait()
+{
+	if (!live_)
+		return make_error(ErrorCode::InvalidArgument, "this call was already waited for");
+	auto r = live_->instance->wait(ticket_, deadline_);
+	finish();
+	return r;
+}
+
+} // namespace bulkhead

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+// The router's view of a plugin: which instance serves it now (swapped
+// atomically on reload and rollback), the warm standby a reload keeps, and
+// the leases calls hold so an instance can be drained before it stops.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <fmt/format.h>
+
+#include <bulkhead/broker/audit_log.hpp>
+#include <bulkhead/broker/instance.hpp>
+#include <bulkhead/host_options.hpp>
+
+namespace bulkhead::detail {
+
+// One instance as the router sees it. A call takes a lease before it
+// submits and gives it back once answered; drain() refuses new leases and
+// waits for the ones out.
+class Live {
+public:
+	explicit Live(std::shared_ptr<broker::Instance> i) : instance(std::move(i)) {}
+
+	const std::shared_ptr<broker::Instance> instance;
+
+	// SYNC POINT: Dekker with drain(): a lease taken after draining is
+	// seen is given back; one taken before is waited for.
+	bool acquire()
+	{
+		users_.fetch_add(1, std::memory_order_seq_cst);
+		if (draining_.load(std::memory_order_seq_cst)) {
+			release();
+			return false;
+		}
+		return true;
+	}
+	void release()
+	{
+		if (users_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+		    draining_.load(std::memory_order_seq_cst)) {
+			std::lock_guard lock(mutex_);
+			drained_.notify_all();
+		}
+	}
+	bool draining() const { return draining_.load(std::memory_order_acquire); }
+	// True when every lease came back within `timeout`.
+	bool drain(std::chrono::milliseconds timeout)
+	{
+		draining_.store(true, std::memory_order_seq_cst);
+		std::unique_lock lock(mutex_);
+		return drained_.wait_for(lock, timeout, [this] { return users_.load() == 0; });
+	}
+
+private:
+	std::atomic<int> users_{0};
+	std::atomic<bool> draining_{false};
+	std::mutex mutex_;
+	std::condition_variable drained_;
+};
+
+struct Route {
+	// The plugin's own name, set once before the route is shared.
+	std::string name;
+	std::atomic<std::shared_ptr<Live>> current;
+	// The version a reload replaced, kept warm for the grace period.
+	std::atomic<std::shared_ptr<Live>> standby;
+	std::atomic<PluginState> state{PluginState::Starting};
+	std::atomic<bool> unloaded{false};
+	// One reload, rollback or unload at a time. Never taken on the
+	// supervisor thread (instance starts wait for that thread).
+	std::mutex change;
+};
+
+// A lease on whatever instance serves `route` now; retries when a swap
+// races the lease. Unavailable once the plugin is unloaded.
+inline Result<std::shared_ptr<Live>> lease(Route &route)
+{
+	for (;;) {
+		std::shared_ptr<Live> live = route.current.load();
+		if (live && live->acquire())
+			return live;
+		if (route.unloaded.load() || !live || live == route.current.load()) {
+			Error e{ErrorCode::Unavailable, fmt::format("plugin {} is unloaded", route.name)};
+			e.plugin = route.name;
+			e.termination = Termination::HostRequest;
+			return Unexpected(std::move(e));
+		}
+	}
+}
+
+// Logs a state change (every transition is visible, DESIGN.md §4).
+void set_state(Route &route, PluginState state);
+
+// Called when instance `id` of `route` has ended unasked: if it was serving
+// and a warm standby is alive, the router swaps back to it (automatic
+// rollback, recorded); otherwise the plugin is Crashed.
+void on_current_exit(Route &route, std::uint64_t id, const std::shared_ptr<broker::AuditLog> &audit);
+
+} // namespace bulkhead::detail
