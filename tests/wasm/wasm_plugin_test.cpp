@@ -186,6 +186,22 @@ TEST_CASE("fuel_runs_out_with_fuel_exhausted_and_the_remainder_is_observable")
 	}
 }
 
+TEST_CASE("a_reload_starts_a_fresh_instance_with_the_whole_fuel_budget")
+{
+	for (auto tier : kTiers) {
+		CAPTURE(tier_name(tier));
+		auto host = test::wasm_host(tier);
+		auto options = [&] { return with_run(test::run(tier, [](wasm::RunOptions &r) { r.fuel = 5'000'000; })); };
+		auto spin = load(*host, "spin", options());
+		const std::uint64_t full = ok(spin.fuel_remaining(Deadline::after(5s)));
+		REQUIRE(spin.call("count", u32_bytes(10'000), Deadline::after(10s)).has_value());
+		CHECK(ok(spin.fuel_remaining(Deadline::after(5s))) < full);
+		auto reloaded = host->reload(spin, test::wasm_plugin("spin"), options());
+		REQUIRE_MESSAGE(reloaded.has_value(), reloaded.error().to_string());
+		CHECK(ok(spin.fuel_remaining(Deadline::after(5s))) == full);
+	}
+}
+
 TEST_CASE("an_instance_without_a_budget_has_no_fuel_to_report")
 {
 	auto host = test::wasm_host(TierPolicy::Interp);
