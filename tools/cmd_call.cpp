@@ -42,6 +42,54 @@ std::string call_help()
 
 } // namespace
 
+CliPlugin load_from_cli(const char *command, const ParsedArgs &args, const std::string &bundle, Bytes config)
+{
+	CliPlugin out;
+	HostOptions options;
+	options.shim_path = shim_path();
+	options.development_mode = args.has("--dev");
+	options.restart.enabled = false; // one-shot tools report a crash, not hide it
+	auto slash = bundle.rfind('/');
+	options.plugin_root = slash == std::string::npos ? "." : slash == 0 ? "/" : bundle.substr(0, slash);
+	auto trust = trust_from(args);
+	if (!trust.has_value()) {
+		fmt::print(stderr, "bulkhead {}: {}\n", command, trust.error().message);
+		out.status = kExitIo;
+		return out;
+	}
+	options.trust = std::move(trust).value();
+	auto host = Host::create(std::move(options));
+	if (!host.has_value()) {
+		fmt::print(stderr, "bulkhead {}: {}\n", command, host.error().to_string());
+		out.status = kExitIo;
+		return out;
+	}
+	out.host = std::move(host).value();
+	const std::string name = slash == std::string::npos ? bundle : bundle.substr(slash + 1);
+	LoadOptions load;
+	load.config = std::move(config);
+	auto plugin = out.host->load(name, std::move(load));
+	if (!plugin.has_value()) {
+		const Error &e = plugin.error();
+		fmt::print(stderr, "bulkhead {}: {}\n", command, e.to_string());
+		switch (e.code) {
+		case ErrorCode::PermissionDenied:
+		case ErrorCode::FailedPrecondition:
+			out.status = kExitRefused;
+			break;
+		case ErrorCode::NotFound:
+		case ErrorCode::Unavailable:
+			out.status = kExitIo;
+			break;
+		default:
+			out.status = kExitNo; // the plugin started and then failed
+		}
+		return out;
+	}
+	out.plugin = std::move(plugin).value();
+	return out;
+}
+
 int call_main(std::span<char *const> argv)
 {
 	auto args = parse_args(argv, {"--hex", "--dev"},
@@ -81,41 +129,11 @@ int call_main(std::span<char *const> argv)
 			*target = std::move(bytes).value();
 		}
 
-	HostOptions options;
-	options.shim_path = shim_path();
-	options.development_mode = args->has("--dev");
-	auto slash = bundle.rfind('/');
-	options.plugin_root = slash == std::string::npos ? "." : slash == 0 ? "/" : bundle.substr(0, slash);
-	auto trust = trust_from(args.value());
-	if (!trust.has_value()) {
-		fmt::print(stderr, "bulkhead call: {}\n", trust.error().message);
-		return kExitIo;
-	}
-	options.trust = std::move(trust).value();
-	auto host = Host::create(std::move(options));
-	if (!host.has_value()) {
-		fmt::print(stderr, "bulkhead call: {}\n", host.error().to_string());
-		return kExitIo;
-	}
-	const std::string name = slash == std::string::npos ? bundle : bundle.substr(slash + 1);
-	LoadOptions load;
-	load.config = std::move(config);
-	auto plugin = host.value()->load(name, std::move(load));
-	if (!plugin.has_value()) {
-		const Error &e = plugin.error();
-		fmt::print(stderr, "bulkhead call: {}\n", e.to_string());
-		switch (e.code) {
-		case ErrorCode::PermissionDenied:
-		case ErrorCode::FailedPrecondition:
-			return kExitRefused;
-		case ErrorCode::NotFound:
-		case ErrorCode::Unavailable:
-			return kExitIo;
-		default:
-			return kExitNo; // the plugin started and then failed
-		}
-	}
-	auto out = plugin->call(op, input, Deadline::after(std::chrono::milliseconds(deadline_ms)));
+	CliPlugin loaded = load_from_cli("call", args.value(), bundle, std::move(config));
+	if (!loaded.plugin)
+		return loaded.status;
+	const Plugin &plugin = *loaded.plugin;
+	auto out = plugin.call(op, input, Deadline::after(std::chrono::milliseconds(deadline_ms)));
 	if (!out.has_value()) {
 		const Error &e = out.error();
 		fmt::print(stderr, "bulkhead call: {}\n  code={} plugin={} instance={} termination={}", e.to_string(),

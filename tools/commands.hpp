@@ -6,7 +6,11 @@
 
 #include <span>
 
+#include <memory>
+#include <optional>
+
 #include <bulkhead/broker/trust_store.hpp>
+#include <bulkhead/host.hpp>
 #include <bulkhead/result.hpp>
 
 #include "args.hpp"
@@ -19,6 +23,17 @@ int sign_main(std::span<char *const> args);
 int verify_main(std::span<char *const> args);
 int inspect_main(std::span<char *const> args);
 int call_main(std::span<char *const> args);
+int stats_main(std::span<char *const> args);
+
+// Starts BUNDLE as a host would, trusting what the command line's trust
+// options say (--dev: development mode). On failure `plugin` is empty,
+// the reason was printed, and `status` is the exit status to return.
+struct CliPlugin {
+	std::unique_ptr<Host> host;
+	std::optional<Plugin> plugin;
+	int status = kExitOk;
+};
+CliPlugin load_from_cli(const char *command, const ParsedArgs &args, const std::string &bundle, Bytes config);
 
 // --trust FILE.pub (repeatable), --revoke KEYID (repeatable),
 // --revocations FILE: the options every verifying command takes.

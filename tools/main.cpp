@@ -35,6 +35,7 @@ constexpr Command kCommands[] = {
 	{"keygen", bulkhead::tools::keygen_main, "make an Ed25519 key pair for signing bundles"},
 	{"pack", bulkhead::tools::pack_main, "build a bundle from a JSON manifest and payload files"},
 	{"sign", bulkhead::tools::sign_main, "sign a bundle's manifest"},
+	{"stats", bulkhead::tools::stats_main, "drive calls at a bundle and show the host-measured metrics"},
 	{"verify", bulkhead::tools::verify_main, "check bundles as a host would before running them"},
 	{bulkhead::tools::kBenchPeerCommand, bulkhead::tools::bench_peer_main, ""},
 };

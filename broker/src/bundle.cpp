@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Reading and writing the bundle container; signing its manifest.
 #include <bulkhead/broker/bundle.hpp>
+#include <bulkhead/broker/plugin_root.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -100,33 +101,14 @@ Result<BundleLayout> BundleLayout::parse_head(ByteView file, std::uint64_t file_
 	return layout;
 }
 
-
 Result<Bytes> read_bundle_head(int fd, const std::string &label)
 {
-	auto read_at = [&](Bytes &into, std::size_t size, off_t at) -> Result<void> {
-		into.resize(size);
-		std::size_t done = 0;
-		while (done < size) {
-			ssize_t n = ::pread(fd, into.data() + done, size - done, at + static_cast<off_t>(done));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return Unexpected(errno_error("read " + label, errno));
-			if (n == 0)
-				break;
-			done += static_cast<std::size_t>(n);
-		}
-		into.resize(done);
-		return {};
-	};
-	Bytes head;
-	TRY(read_at(head, kBundleHeaderSize, 0));
+	Bytes head = TRY(read_range(fd, kBundleHeaderSize, 0, label));
 	if (head.size() < kBundleHeaderSize || !looks_like_bundle(head))
 		return head; // parse_head names what is wrong
 	const std::uint64_t m = std::min<std::uint64_t>(le32(head.data() + 12), kMaxManifestBytes);
 	const std::uint64_t s = std::min<std::uint64_t>(le32(head.data() + 16), kMaxSignatureBlock);
-	Bytes rest;
-	TRY(read_at(rest, m + s, kBundleHeaderSize));
+	Bytes rest = TRY(read_range(fd, m + s, kBundleHeaderSize, label));
 	head.insert(head.end(), rest.begin(), rest.end());
 	return head;
 }

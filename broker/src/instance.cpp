@@ -293,6 +293,19 @@ Result<Bytes> Instance::wait(ipc::Ticket ticket, Deadline deadline)
 	return r;
 }
 
+Result<void> Instance::ping(Deadline deadline)
+{
+	TRY(call(sp::kPingOp, {}, deadline));
+	return {};
+}
+
+void Instance::ping_async(Deadline deadline, std::function<void(Result<void>)> done)
+{
+	call_async(sp::kPingOp, {}, deadline, [done = std::move(done)](Result<Bytes> r) {
+		done(r.has_value() ? Result<void>() : Result<void>(Unexpected(std::move(r).error())));
+	});
+}
+
 void Instance::call_async(std::uint32_t op, ByteView payload, Deadline deadline,
 			  ipc::CompletionHandler handler)
 {

@@ -136,10 +136,15 @@ Result<Bytes> read_whole(int fd, const std::string &label, std::size_t limit)
 	if (static_cast<std::uint64_t>(st.st_size) > limit)
 		return make_error(ErrorCode::InvalidArgument,
 				  fmt::format("{} is {} bytes, more than the {} a bundle may have", label, st.st_size, limit));
-	Bytes bytes(static_cast<std::size_t>(st.st_size));
+	return read_range(fd, static_cast<std::size_t>(st.st_size), 0, label);
+}
+
+Result<Bytes> read_range(int fd, std::size_t size, off_t offset, const std::string &label)
+{
+	Bytes bytes(size);
 	std::size_t done = 0;
-	while (done < bytes.size()) {
-		ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+	while (done < size) {
+		ssize_t n = ::pread(fd, bytes.data() + done, size - done, offset + static_cast<off_t>(done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)

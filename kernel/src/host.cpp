@@ -62,10 +62,13 @@ Host::Host(HostOptions options)
 	: options_(std::move(options)), supervisor_(std::make_shared<broker::Supervisor>()),
 	  retirer_(std::make_unique<detail::Retirer>())
 {
+	restarter_ = std::make_shared<detail::Restarter>(
+		[this](std::shared_ptr<detail::Route> route) { schedule_restart(std::move(route)); });
 }
 
 Host::~Host()
 {
+	restarter_->close(); // no restart is scheduled from here on
 	std::vector<std::shared_ptr<detail::Route>> all;
 	{
 		std::lock_guard lock(mutex_);
@@ -110,8 +113,8 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 	o.host_wait.spin = options_.host_spin;
 	o.shim_spin = options_.shim_spin;
 	o.start_deadline = options_.start_deadline;
-	o.init_deadline = options_.init_deadline;
-	o.shutdown_deadline = options_.shutdown_deadline;
+	o.init_deadline = load.init_deadline.count() ? load.init_deadline : options_.init_deadline;
+	o.shutdown_deadline = load.shutdown_deadline.count() ? load.shutdown_deadline : options_.shutdown_deadline;
 	o.config = std::move(load.config);
 	o.provenance.source = name;
 	o.wasm.shim_path = options_.wasm_shim_path;
@@ -177,15 +180,18 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 	// new version that dies within its grace period is rolled back.
 	o.on_exit = [audit = audit_, name = verify_record.plugin, version = verify_record.version,
 		     key = o.provenance.key_id, hash = o.provenance.payload_hash, id,
-		     weak = std::weak_ptr<detail::Route>(route)](const Error &e) {
+		     weak = std::weak_ptr<detail::Route>(route),
+		     restarter = std::weak_ptr<detail::Restarter>(restarter_)](const Error &e) {
 		if (e.termination == Termination::HostRequest)
 			return; // an unload or retirement, recorded there
 		const bool killed = e.termination == Termination::Deadline || e.termination == Termination::Protocol;
 		detail::audit_or_log(audit, {killed ? broker::AuditEvent::Kill : broker::AuditEvent::Crash,
 					     e.plugin.empty() ? name : e.plugin, version, key, hash, id,
 					     killed ? "killed" : "crashed", e.to_string()});
-		if (auto r = weak.lock())
-			detail::on_current_exit(*r, id, audit);
+		auto r = weak.lock();
+		if (r && detail::on_current_exit(*r, id, audit))
+			if (auto rs = restarter.lock())
+				rs->request(std::move(r));
 	};
 	auto instance = broker::Instance::start(supervisor_, payload, o, id);
 	if (!instance.has_value()) {
@@ -203,6 +209,10 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 				fmt::format("bundle {} refused: its manifest names {} {}, its payload says it is {} {}",
 					    name, manifest->name, manifest->version.to_string(), started->name(),
 					    started->version())};
+	if (!refused)
+		if (auto pinged = started->ping(Deadline::after(o.init_deadline)); !pinged.has_value())
+			refused = Error{ErrorCode::PluginFailed, fmt::format("plugin {} failed its first health ping: {}",
+									  name, pinged.error().to_string())};
 	auto recorded = detail::audit(audit_, detail::audit_record(broker::AuditEvent::Load, *started,
 								   refused ? "refused" : "ok",
 								   refused ? refused->message
@@ -220,6 +230,8 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 Result<Plugin> Host::load(const std::string &name, LoadOptions load)
 {
 	auto route = std::make_shared<detail::Route>();
+	route->source = name;
+	route->load = load;
 	auto instance = TRY(start_instance(name, std::move(load), route));
 	route->name = instance->name();
 	route->current.store(std::make_shared<detail::Live>(std::move(instance)));
@@ -228,6 +240,7 @@ Result<Plugin> Host::load(const std::string &name, LoadOptions load)
 		std::lock_guard lock(mutex_);
 		routes_.push_back(route);
 	}
+	schedule_health(route);
 	return Plugin(std::move(route), options_.default_call_deadline, audit_);
 }
 

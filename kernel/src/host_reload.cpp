@@ -23,11 +23,11 @@ void set_state(Route &route, PluginState state)
 		log::info("plugin {}: {} -> {}", route.name, to_string(was), to_string(state));
 }
 
-void on_current_exit(Route &route, std::uint64_t id, const std::shared_ptr<broker::AuditLog> &audit)
+bool on_current_exit(Route &route, std::uint64_t id, const std::shared_ptr<broker::AuditLog> &audit)
 {
 	auto current = route.current.load();
 	if (!current || current->instance->id() != id || route.unloaded.load())
-		return;
+		return false;
 	auto standby = route.standby.load();
 	if (standby && standby->instance->alive() && !standby->draining() &&
 	    route.standby.compare_exchange_strong(standby, nullptr) &&
@@ -39,9 +39,10 @@ void on_current_exit(Route &route, std::uint64_t id, const std::shared_ptr<broke
 						 fmt::format("automatic: version {} (instance {}) died within its "
 							     "grace period",
 							     current->instance->version(), id)));
-		return;
+		return false;
 	}
 	set_state(route, PluginState::Crashed);
+	return true;
 }
 
 } // namespace detail
@@ -75,6 +76,7 @@ Result<void> Host::reload(const Plugin &plugin, const std::string &name, LoadOpt
 	auto old = route->current.load();
 	const std::string from = old ? old->instance->version() : "none";
 
+	const LoadOptions again = load;
 	auto started = start_instance(name, std::move(load), route);
 	if (!started.has_value()) {
 		Error e = std::move(started).error();
@@ -83,6 +85,8 @@ Result<void> Host::reload(const Plugin &plugin, const std::string &name, LoadOpt
 		return Unexpected(std::move(e));
 	}
 	auto fresh = std::make_shared<detail::Live>(std::move(started).value());
+	route->source = name;
+	route->load = again;
 	if (old && fresh->instance->name() != old->instance->name()) {
 		Error e{ErrorCode::InvalidArgument,
 			fmt::format("{} is plugin {}, not {}: nothing swapped", name, fresh->instance->name(),
@@ -94,6 +98,7 @@ Result<void> Host::reload(const Plugin &plugin, const std::string &name, LoadOpt
 	// SYNC POINT: the swap. A call that leased `old` before it finishes
 	// there; every later one goes to `fresh`.
 	route->current.store(fresh);
+	route->counters.add_reload();
 	auto previous_standby = route->standby.exchange(old && old->instance->alive() ? old : nullptr);
 	detail::set_state(*route, PluginState::Ready);
 	detail::audit_or_log(audit_, detail::audit_record(broker::AuditEvent::Reload, *fresh->instance, "ok",
@@ -107,8 +112,8 @@ Result<void> Host::reload(const Plugin &plugin, const std::string &name, LoadOpt
 	if (old)
 		retire(route, old, now + options_.reload_grace, "retired after the reload grace period");
 	// Died between its start and the swap: roll back now.
-	if (!fresh->instance->alive())
-		detail::on_current_exit(*route, fresh->instance->id(), audit_);
+	if (!fresh->instance->alive() && detail::on_current_exit(*route, fresh->instance->id(), audit_))
+		schedule_restart(route);
 	return {};
 }
 

@@ -3,6 +3,10 @@
 // the instance it went to.
 #include <bulkhead/host.hpp>
 
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "host_audit.hpp"
@@ -38,6 +42,7 @@ PluginInfo Plugin::info() const
 {
 	PluginInfo p;
 	p.state = route_->state.load();
+	p.restarts = route_->restarts.load();
 	if (auto sb = route_->standby.load())
 		p.standby_version = sb->instance->version();
 	auto instance = serving();
@@ -62,13 +67,65 @@ PluginInfo Plugin::info() const
 
 const std::string &Plugin::name() const { return route_->name; }
 
+namespace {
+
+template <typename T>
+void count(detail::Route &route, const Result<T> &r, Clock::time_point started)
+{
+	route.counters.record(r.has_value() ? nullptr : &r.error(), Clock::now() - started);
+}
+
+// utime, stime and rss of a process, from /proc/<pid>/stat.
+void read_proc(int pid, PluginMetrics &m)
+{
+	std::ifstream in(fmt::format("/proc/{}/stat", pid));
+	std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+	const auto paren = stat.rfind(')');
+	if (paren == std::string::npos)
+		return;
+	std::istringstream fields(stat.substr(paren + 2)); // from field 3
+	std::string f;
+	static const double tick_ns = 1e9 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+	static const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+	for (int i = 3; i <= 24 && fields >> f; ++i) {
+		if (i == 14)
+			m.cpu_user = std::chrono::nanoseconds(static_cast<std::int64_t>(std::stod(f) * tick_ns));
+		else if (i == 15)
+			m.cpu_system = std::chrono::nanoseconds(static_cast<std::int64_t>(std::stod(f) * tick_ns));
+		else if (i == 24)
+			m.rss_bytes = std::stoull(f) * page;
+	}
+}
+
+} // namespace
+
+PluginMetrics Plugin::metrics() const
+{
+	PluginMetrics m;
+	route_->counters.fill(m);
+	m.restarts = route_->restarts.load();
+	if (auto i = serving(); i && i->alive()) {
+		m.pid = i->pid();
+		m.ring_occupancy = i->ring_occupancy();
+		read_proc(m.pid, m);
+	}
+	return m;
+}
+
 Result<Bytes> Plugin::call(std::string_view op, ByteView payload, Deadline deadline) const
 {
-	auto live = TRY(detail::lease(*route_));
-	auto index = live->instance->operation(op);
-	auto r = index.has_value() ? live->instance->call(index.value(), payload, deadline)
+	const auto started = Clock::now();
+	auto live = detail::lease(*route_);
+	if (!live.has_value()) {
+		count(*route_, live, started);
+		return Unexpected(std::move(live).error());
+	}
+	auto &instance = *live.value()->instance;
+	auto index = instance.operation(op);
+	auto r = index.has_value() ? instance.call(index.value(), payload, deadline)
 				   : Result<Bytes>(Unexpected(std::move(index).error()));
-	live->release();
+	live.value()->release();
+	count(*route_, r, started);
 	return r;
 }
 
@@ -87,7 +144,7 @@ Result<PendingCall> Plugin::submit(std::string_view op, ByteView payload, Deadli
 		live->release();
 		return Unexpected(std::move(ticket).error());
 	}
-	return PendingCall(std::move(live), ticket.value(), deadline);
+	return PendingCall(std::move(live), ticket.value(), deadline, route_);
 }
 
 void Plugin::submit_async(std::string_view op, ByteView payload, Deadline deadline,
@@ -106,8 +163,9 @@ void Plugin::submit_async(std::string_view op, ByteView payload, Deadline deadli
 	}
 	auto held = live.value();
 	held->instance->call_async(index.value(), payload, deadline,
-				   [held, done = std::move(done)](Result<Bytes> r) {
+				   [held, route = route_, started = Clock::now(), done = std::move(done)](Result<Bytes> r) {
 					   held->release();
+					   count(*route, r, started);
 					   done(std::move(r));
 				   });
 }
@@ -165,7 +223,8 @@ void PendingCall::finish()
 }
 
 PendingCall::PendingCall(PendingCall &&other) noexcept
-	: live_(std::move(other.live_)), ticket_(other.ticket_), deadline_(other.deadline_)
+	: live_(std::move(other.live_)), ticket_(other.ticket_), deadline_(other.deadline_),
+	  route_(std::move(other.route_)), started_(other.started_)
 {
 }
 
@@ -178,6 +237,8 @@ PendingCall &PendingCall::operator=(PendingCall &&other) noexcept
 		live_ = std::move(other.live_);
 		ticket_ = other.ticket_;
 		deadline_ = other.deadline_;
+		route_ = std::move(other.route_);
+		started_ = other.started_;
 	}
 	return *this;
 }
@@ -195,6 +256,8 @@ Result<Bytes> PendingCall::wait()
 		return make_error(ErrorCode::InvalidArgument, "this call was already waited for");
 	auto r = live_->instance->wait(ticket_, deadline_);
 	finish();
+	if (route_)
+		count(*route_, r, started_);
 	return r;
 }
 

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,6 +18,7 @@
 #include <bulkhead/broker/audit_log.hpp>
 #include <bulkhead/broker/instance.hpp>
 #include <bulkhead/host_options.hpp>
+#include <bulkhead/metrics.hpp>
 
 namespace bulkhead::detail {
 
@@ -48,6 +51,7 @@ public:
 		}
 	}
 	bool draining() const { return draining_.load(std::memory_order_acquire); }
+	bool idle() const { return users_.load(std::memory_order_relaxed) == 0; }
 	// True when every lease came back within `timeout`.
 	bool drain(std::chrono::milliseconds timeout)
 	{
@@ -71,9 +75,41 @@ struct Route {
 	std::atomic<std::shared_ptr<Live>> standby;
 	std::atomic<PluginState> state{PluginState::Starting};
 	std::atomic<bool> unloaded{false};
-	// One reload, rollback or unload at a time. Never taken on the
-	// supervisor thread (instance starts wait for that thread).
+	// One reload, rollback, restart or unload at a time. Never taken on
+	// the supervisor thread (instance starts wait for that thread).
 	std::mutex change;
+
+	// What a restart starts again (set under `change`).
+	std::string source;
+	LoadOptions load;
+	std::atomic<std::uint64_t> restarts{0};
+	CallCounters counters;
+	// Deaths within the restart policy's window, for back-off and the
+	// circuit breaker; under crash_mutex, which the supervisor thread may take.
+	std::mutex crash_mutex;
+	std::deque<std::chrono::steady_clock::time_point> crashes;
+};
+
+// Lets exit watchers ask the Host for a restart without outliving it: the
+// Host closes it before it goes.
+class Restarter {
+public:
+	explicit Restarter(std::function<void(std::shared_ptr<Route>)> schedule) : schedule_(std::move(schedule)) {}
+	void request(std::shared_ptr<Route> route)
+	{
+		std::lock_guard lock(mutex_);
+		if (schedule_)
+			schedule_(std::move(route));
+	}
+	void close()
+	{
+		std::lock_guard lock(mutex_);
+		schedule_ = nullptr;
+	}
+
+private:
+	std::mutex mutex_;
+	std::function<void(std::shared_ptr<Route>)> schedule_;
 };
 
 // A lease on whatever instance serves `route` now; retries when a swap
@@ -98,7 +134,8 @@ void set_state(Route &route, PluginState state);
 
 // Called when instance `id` of `route` has ended unasked: if it was serving
 // and a warm standby is alive, the router swaps back to it (automatic
-// rollback, recorded); otherwise the plugin is Crashed.
-void on_current_exit(Route &route, std::uint64_t id, const std::shared_ptr<broker::AuditLog> &audit);
+// rollback, recorded); otherwise the plugin is Crashed and the result is
+// true: restart it.
+bool on_current_exit(Route &route, std::uint64_t id, const std::shared_ptr<broker::AuditLog> &audit);
 
 } // namespace bulkhead::detail

@@ -92,18 +92,29 @@ int main()
 		return 9;
 	handshake(mode);
 
-	// Wait for the first request and read it.
+	// Health pings are answered honestly: the attack is on the first
+	// real call.
+	auto publish = [&](const Bytes &msg) { completions.push(msg); };
 	std::span<const std::uint8_t> view;
-	while (requests.peek(view) != PeekStatus::Ready)
-		::usleep(100);
-	const auto *req = flatbuffers::GetRoot<wire::Request>(view.data());
+	const wire::Request *req = nullptr;
+	for (;;) {
+		while (requests.peek(view) != PeekStatus::Ready)
+			::usleep(100);
+		req = flatbuffers::GetRoot<wire::Request>(view.data());
+		if (req->op() != sp::kPingOp)
+			break;
+		const Bytes pong = completion(req->call_id(), req->slot(), req->generation());
+		requests.pop();
+		publish(pong);
+	}
 	const std::uint64_t id = req->call_id();
 	const std::uint32_t slot = req->slot(), gen = req->generation();
 	requests.pop();
 
-	auto publish = [&](const Bytes &msg) { completions.push(msg); };
+	// The cell the host reads next (after any pongs): position = tail.
+	const std::uint64_t next = load_acquire(&sc->cmp_tail);
 	auto raw_cell = [&](std::uint64_t seq, std::uint32_t len) {
-		auto *c = reinterpret_cast<CellHeader *>(cells);
+		auto *c = reinterpret_cast<CellHeader *>(cells + (next % g.cells) * g.cell_bytes);
 		c->len = len;
 		store_release(&c->seq, seq);
 	};
@@ -111,7 +122,7 @@ int main()
 	if (mode == "bad_seq")
 		raw_cell(0xdeadbeefull, 8);
 	else if (mode == "bad_len")
-		raw_cell(1, g.cell_bytes * 4);
+		raw_cell(next + 1, g.cell_bytes * 4);
 	else if (mode == "bad_slot")
 		publish(completion(id, 0x7fffffff, gen));
 	else if (mode == "bad_generation")

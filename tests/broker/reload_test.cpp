@@ -37,15 +37,6 @@ std::string who(const Plugin &p)
 	return r.has_value() ? std::string(as_string(r.value())) : "error: " + r.error().to_string();
 }
 
-// Polls `done` for up to 10 s: for what happens on another thread.
-template <typename F>
-bool eventually(F done)
-{
-	for (auto until = Clock::now() + 10s; Clock::now() < until; std::this_thread::sleep_for(5ms))
-		if (done())
-			return true;
-	return done();
-}
 
 } // namespace
 
@@ -116,7 +107,7 @@ TEST_CASE("a_call_in_flight_during_a_reload_finishes_on_the_old_version")
 	auto r = pending->wait();
 	REQUIRE_MESSAGE(r.has_value(), r.error().to_string());
 	CHECK(as_string(r.value()).starts_with("1.0.0:"));
-	CHECK(eventually([&] { return plugin.info().standby_version.empty(); }));
+	CHECK(test::eventually([&] { return plugin.info().standby_version.empty(); }));
 }
 
 TEST_CASE("a_version_that_fails_init_is_not_swapped_in")
@@ -147,7 +138,7 @@ TEST_CASE("a_new_version_that_dies_within_its_grace_period_is_rolled_back")
 	CHECK(plugin.info().standby_version == "1.0.0");
 	const int new_pid = plugin.info().pid;
 	plugin.kill();
-	CHECK(eventually([&] { return plugin.info().state == PluginState::RolledBack; }));
+	CHECK(test::eventually([&] { return plugin.info().state == PluginState::RolledBack; }));
 	CHECK(who(plugin) == "1.0.0");
 	CHECK(plugin.info().pid != new_pid);
 	CHECK(plugin.info().standby_version.empty());
@@ -167,7 +158,7 @@ TEST_CASE("rollback_on_request_returns_to_the_standby_once")
 	CHECK(plugin.info().state == PluginState::RolledBack);
 	CHECK_FALSE(host->rollback(plugin).has_value());
 	// The version rolled back from is stopped.
-	CHECK(eventually([&] { return ::kill(replaced, 0) != 0; }));
+	CHECK(test::eventually([&] { return ::kill(replaced, 0) != 0; }));
 }
 
 TEST_CASE("after_the_grace_period_the_old_version_is_stopped")
@@ -177,11 +168,28 @@ TEST_CASE("after_the_grace_period_the_old_version_is_stopped")
 	const int old_pid = plugin.info().pid;
 	REQUIRE(host->reload(plugin, versioned("2.0.0")).has_value());
 	CHECK(::kill(old_pid, 0) == 0);
-	CHECK(eventually([&] { return plugin.info().standby_version.empty() && ::kill(old_pid, 0) != 0; }));
+	CHECK(test::eventually([&] { return plugin.info().standby_version.empty() && ::kill(old_pid, 0) != 0; }));
 	CHECK(who(plugin) == "2.0.0");
 	host->unload(plugin);
 	auto after = plugin.call("who", {}, Deadline::after(1s));
 	REQUIRE_FALSE(after.has_value());
 	CHECK(after.error().code == ErrorCode::Unavailable);
 	CHECK_FALSE(host->reload(plugin, versioned("1.0.0")).has_value());
+}
+
+TEST_CASE("an_init_past_its_per_plugin_deadline_is_killed_and_nothing_swapped")
+{
+	auto host = make_host(1s);
+	auto plugin = host->load(versioned("1.0.0")).value();
+	LoadOptions slow;
+	slow.init_deadline = 300ms;
+	auto r = host->reload(plugin, versioned("0.0.1"), slow);
+	REQUIRE_FALSE(r.has_value());
+	CHECK(r.error().code == ErrorCode::DeadlineExceeded);
+	CHECK(r.error().message.find("300 ms") != std::string::npos);
+	CHECK(who(plugin) == "1.0.0");
+	auto fresh = host->load(versioned("0.0.1"), slow);
+	REQUIRE_FALSE(fresh.has_value());
+	CHECK(fresh.error().code == ErrorCode::DeadlineExceeded);
+	CHECK(host->plugins().size() == 1);
 }

@@ -3,6 +3,8 @@
 // shim and the plugins, and leak checks for descriptors and children.
 #pragma once
 
+#include <thread>
+
 #include <cerrno>
 #include <dirent.h>
 #include <string>
@@ -24,6 +26,8 @@ inline HostOptions options(std::string shim = BULKHEAD_TEST_SHIM)
 	HostOptions o;
 	o.shim_path = std::move(shim);
 	o.development_mode = true; // these tests load bare .so files
+	// Crash tests look at the dead instance; supervision_test restarts.
+	o.restart.enabled = false;
 	return o;
 }
 
@@ -43,6 +47,18 @@ inline bool no_children()
 {
 	siginfo_t info{};
 	return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD;
+}
+
+// Polls `done` every 5 ms for up to 10 s: for what happens on another
+// thread or process. Not a timing assertion: the bound only ends a hang.
+template <typename F>
+bool eventually(F done)
+{
+	for (auto until = Clock::now() + std::chrono::seconds(10); Clock::now() < until;
+	     std::this_thread::sleep_for(std::chrono::milliseconds(5)))
+		if (done())
+			return true;
+	return done();
 }
 
 } // namespace bulkhead::test

@@ -2,7 +2,7 @@
 // A plugin built in several versions (BULKHEAD_TEST_VERSION) for the reload
 // tests: `who` answers its version, `echo` its input, `slow` holds a call
 // open for as many milliseconds as its first byte says. Version "0.0.0"
-// refuses init, as a broken release would.
+// refuses init, as a broken release would; "0.0.1" hangs in init.
 #include <chrono>
 #include <string>
 #include <thread>
@@ -17,6 +17,8 @@ public:
 	{
 		if (std::string(BULKHEAD_TEST_VERSION) == "0.0.0")
 			return bulkhead::sdk::fail(bulkhead::ErrorCode::FailedPrecondition, "this release is broken");
+		if (std::string(BULKHEAD_TEST_VERSION) == "0.0.1")
+			std::this_thread::sleep_for(std::chrono::minutes(10)); // an init that hangs
 		return {};
 	}
 

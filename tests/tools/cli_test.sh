@@ -95,9 +95,13 @@ expect 1 "termination=signal signal=11" -- "$bulkhead" call faulty.bhb segfault 
 expect 3 "no plugin 'missing.bhb'" -- "$bulkhead" call missing.bhb echo --trust dev.pub
 ln -s echo.bhb link.bhb
 expect 4 "symbolic link" -- "$bulkhead" call link.bhb echo --trust dev.pub
+expect 0 '"calls":200,"errors":0' -- "$bulkhead" stats echo.bhb echo --calls 200 --text x --trust dev.pub --json
+expect 0 "errors +50 \(invalid-argument: 50\)" -- "$bulkhead" stats echo.bhb fail --calls 50 --trust dev.pub
+expect 4 "does not trust" -- "$bulkhead" stats echo.bhb echo --trust other.pub
+expect 2 "Usage: bulkhead stats" -- "$bulkhead" stats echo.bhb echo --calls 0
 expect 2 "Usage: bulkhead call" -- "$bulkhead" call echo.bhb
 expect 0 "Exit status" -- "$bulkhead" call --help
-for c in pack sign verify inspect; do
+for c in pack sign verify inspect stats; do
 	expect 0 "Exit status" -- "$bulkhead" $c --help
 done
 

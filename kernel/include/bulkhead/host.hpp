@@ -27,6 +27,7 @@
 #include <bulkhead/bytes.hpp>
 #include <bulkhead/deadline.hpp>
 #include <bulkhead/host_options.hpp>
+#include <bulkhead/metrics.hpp>
 #include <bulkhead/ipc/channel.hpp>
 #include <bulkhead/ipc/layout.hpp>
 #include <bulkhead/result.hpp>
@@ -41,6 +42,7 @@ class Supervisor;
 
 namespace detail {
 class Live;
+class Restarter;
 class Retirer;
 struct Route;
 } // namespace detail
@@ -61,12 +63,16 @@ public:
 
 private:
 	friend class Plugin;
-	PendingCall(std::shared_ptr<detail::Live> live, ipc::Ticket ticket, Deadline deadline)
-		: live_(std::move(live)), ticket_(ticket), deadline_(deadline) {}
+	PendingCall(std::shared_ptr<detail::Live> live, ipc::Ticket ticket, Deadline deadline,
+		    std::shared_ptr<detail::Route> route)
+		: live_(std::move(live)), ticket_(ticket), deadline_(deadline), route_(std::move(route)),
+		  started_(Clock::now()) {}
 	void finish(); // gives the instance's lease back
 	std::shared_ptr<detail::Live> live_; // null once waited for
 	ipc::Ticket ticket_;
 	Deadline deadline_;
+	std::shared_ptr<detail::Route> route_; // for its call counters
+	Clock::time_point started_;
 };
 
 // A handle to one loaded plugin. Calls go to whichever instance serves it
@@ -76,6 +82,9 @@ class Plugin {
 public:
 	PluginInfo info() const;
 	const std::string &name() const;
+	// What the host measured: calls, errors by code, latency, restarts,
+	// reloads, the shim's RSS and CPU time, ring occupancy.
+	PluginMetrics metrics() const;
 
 	// Calls `op` and waits for the answer. A plugin that does not answer
 	// before `deadline` is presumed hung and is killed: this call fails
@@ -189,6 +198,12 @@ private:
 	// Verifies, starts and audits one instance for `route`.
 	Result<std::shared_ptr<broker::Instance>> start_instance(const std::string &name, LoadOptions load,
 								 const std::shared_ptr<detail::Route> &route);
+	// Supervision (host_supervise.cpp): counts the death, then restarts
+	// after the back-off, or opens the circuit.
+	void schedule_restart(std::shared_ptr<detail::Route> route);
+	void restart(const std::shared_ptr<detail::Route> &route);
+	// Pings the route's instance when idle, every health_interval.
+	void schedule_health(std::weak_ptr<detail::Route> route);
 	// Drains and stops `live` at `when`, if it is then no route's current.
 	void retire(std::shared_ptr<detail::Route> route, std::shared_ptr<detail::Live> live,
 		    std::chrono::steady_clock::time_point when, std::string why);
@@ -201,6 +216,7 @@ private:
 	std::vector<std::shared_ptr<detail::Route>> routes_;
 	std::uint64_t next_instance_ = 1;
 	std::unique_ptr<detail::Retirer> retirer_;
+	std::shared_ptr<detail::Restarter> restarter_;
 };
 
 } // namespace bulkhead

@@ -19,6 +19,20 @@
 
 namespace bulkhead {
 
+// Supervision: a plugin whose serving instance dies (with no warm standby
+// to roll back to) is restarted after an exponential back-off with jitter;
+// more than `max_crashes` deaths within `crash_window` open the circuit:
+// the plugin is Quarantined, its calls fail at once, and only a reload
+// brings it back.
+struct RestartPolicy {
+	bool enabled = true;
+	std::chrono::milliseconds initial_backoff{100};
+	std::chrono::milliseconds max_backoff{30'000};
+	double jitter = 0.2; // each delay is scaled by a random factor in [1 - j, 1 + j]
+	unsigned max_crashes = 5;
+	std::chrono::milliseconds crash_window{60'000};
+};
+
 struct HostOptions {
 	// The bulkhead-shim executable. Empty: $BULKHEAD_SHIM, else the path
 	// this build installed it to.
@@ -53,6 +67,13 @@ struct HostOptions {
 	// After a reload the old version stays warm this long: a new version
 	// that crashes within it is swapped back at once (automatic rollback).
 	std::chrono::milliseconds reload_grace{5'000};
+	RestartPolicy restart;
+	// Health pings through the channel to an idle plugin: one that does
+	// not answer within health_timeout is presumed hung and killed (then
+	// restarted or rolled back as for a crash). A new instance must answer
+	// one before it serves. 0 interval: no periodic pings.
+	std::chrono::milliseconds health_interval{1'000};
+	std::chrono::milliseconds health_timeout{5'000};
 
 	// WebAssembly plugins (a payload starting with \0asm; docs/wasm.md).
 	// The shim that runs them. Empty: $BULKHEAD_WASM_SHIM, else the path
@@ -80,6 +101,10 @@ const char *to_string(PluginState state);
 
 struct LoadOptions {
 	Bytes config; // handed to the plugin's init()
+	// Hook deadlines for this plugin; zero: HostOptions' (5 s by default).
+	// Past one the shim is killed and the failure recorded.
+	std::chrono::milliseconds init_deadline{0};
+	std::chrono::milliseconds shutdown_deadline{0};
 	// Overrides HostOptions::wasm for this load.
 	std::optional<wasm::RunOptions> wasm;
 	// Told each step of a WebAssembly module's compile (seconds on a cold
@@ -102,6 +127,7 @@ struct PluginInfo {
 	std::string payload_hash; // hex BLAKE2b-256 of the bytes running
 	PluginState state = PluginState::Ready;
 	std::string standby_version; // the warm standby after a reload; empty: none
+	std::uint64_t restarts = 0;  // by the supervisor, since load
 };
 
 struct DiscoveredBundle {

@@ -82,6 +82,12 @@ public:
 	void call_async(std::uint32_t op, ByteView payload, Deadline deadline,
 			ipc::CompletionHandler handler);
 
+	// A health ping through the channel: the shim's serving loop answers
+	// it without the plugin. Past `deadline` the instance is presumed hung
+	// and killed, as for any call.
+	Result<void> ping(Deadline deadline);
+	void ping_async(Deadline deadline, std::function<void(Result<void>)> done);
+
 	bool alive() const { return !exited_.load(std::memory_order_acquire); }
 	// Why the instance ended, once it has.
 	std::optional<Error> exit_error() const;

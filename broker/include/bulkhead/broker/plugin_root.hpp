@@ -42,5 +42,7 @@ private:
 // Reads a whole regular file through an open descriptor; names `label` in
 // errors.
 Result<Bytes> read_whole(int fd, const std::string &label, std::size_t limit = kMaxBundleBytes);
+// Reads up to `size` bytes at `offset` (fewer at the end of the file).
+Result<Bytes> read_range(int fd, std::size_t size, off_t offset, const std::string &label);
 
 } // namespace bulkhead::broker

@@ -3,6 +3,8 @@
 // channel on, and its command line. Both sides include this one header.
 #pragma once
 
+#include <cstdint>
+
 namespace bulkhead::ipc::shim_protocol {
 
 inline constexpr int kControlFd = 3;    // SOCK_SEQPACKET to the broker
@@ -19,6 +21,10 @@ inline constexpr int kFirstFreeFd = 10; // everything from here is closed
 // kPayloadFd holds. The --wasm- options are wasm/.../options.hpp's.
 inline constexpr const char *kPluginFlag = "--plugin";
 inline constexpr const char *kSpinFlag = "--spin-us";
+
+// A request with this operation index is a health ping: the shim answers
+// it with an empty success without calling the plugin.
+inline constexpr std::uint32_t kPingOp = 0xffffffffu;
 
 // Exit statuses of a shim that could not start (after a Fatal message).
 inline constexpr int kExitStartFailed = 70;
