@@ -10,6 +10,10 @@ packages=(
 	libsodium-dev libseccomp-dev
 	flatbuffers-compiler libflatbuffers-dev
 	libfmt-dev doctest-dev
+	# WebAssembly plugins: wasm2c, libwabt.a and the wasm2c runtime; the
+	# guest toolchain (clang's wasm32 target, wasi-libc, its builtins, lld);
+	# cmake is how meson finds wabt.
+	wabt cmake wasi-libc libclang-rt-14-dev-wasm32 lld
 )
 
 missing=()

@@ -25,6 +25,7 @@
 #include "bench_reload.hpp"
 #include "bench_report.hpp"
 #include "bench_trust.hpp"
+#include "bench_wasm.hpp"
 #include "paths.hpp"
 
 namespace bulkhead::tools {
@@ -47,6 +48,8 @@ Suites:
   discover  scanning a plugin root of 500 signed bundles
             (bulkhead bench discover --help)
   reload    hot reload and rollback swaps (bulkhead bench reload --help)
+  wasm      one compute plugin native and WebAssembly: both tiers,
+            metering, instantiation, round trip (bulkhead bench wasm --help)
 )";
 
 constexpr std::string_view kCallUsage = R"(Usage: bulkhead bench call [--json] [--quick] [--samples N] [--payload BYTES]
@@ -391,6 +394,8 @@ int bench_main(std::span<char *const> args)
 		return bench_discover(args.subspan(1));
 	if (suite == "reload")
 		return bench_reload(args.subspan(1));
+	if (suite == "wasm")
+		return bench_wasm(args.subspan(1));
 	fmt::print(stderr, "bulkhead bench: unknown suite '{}'\n{}", suite, kBenchUsage);
 	return 2;
 }

@@ -43,7 +43,13 @@ void print_table(std::FILE *out, const std::vector<Measurement> &results,
 			   number(m.summary.median), number(m.summary.p99), m.summary.samples);
 	if (targets.empty())
 		return;
-	fmt::print(out, "\n{:<32} {:>16}   {:<16} {}\n", "target (medians)", "value", "goal",
+	fmt::print(out, "\n");
+	print_targets(out, targets);
+}
+
+void print_targets(std::FILE *out, const std::vector<Target> &targets)
+{
+	fmt::print(out, "{:<32} {:>16}   {:<16} {}\n", "target (medians)", "value", "goal",
 		   "verdict");
 	for (const auto &t : targets) {
 		std::string goal, verdict;

@@ -31,6 +31,9 @@ struct Target {
 void print_table(std::FILE *out, const std::vector<Measurement> &results,
 		 const std::vector<Target> &targets);
 
+// Only the targets, each with met / not met (print_table's second half).
+void print_targets(std::FILE *out, const std::vector<Target> &targets);
+
 // Exactly one JSON object:
 // {"suite": ..., "results": [{"name", "unit", "median", "p99", "samples"}, ...]}
 void print_json(std::FILE *out, std::string_view suite, const std::vector<Measurement> &results);

@@ -66,7 +66,9 @@ CliPlugin load_from_cli(const char *command, const ParsedArgs &args, const std::
 	}
 	out.host = std::move(host).value();
 	const std::string name = slash == std::string::npos ? bundle : bundle.substr(slash + 1);
-	auto plugin = out.host->load(name, LoadOptions{std::move(config)});
+	LoadOptions load;
+	load.config = std::move(config);
+	auto plugin = out.host->load(name, std::move(load));
 	if (!plugin.has_value()) {
 		const Error &e = plugin.error();
 		fmt::print(stderr, "bulkhead {}: {}\n", command, e.to_string());

@@ -11,6 +11,12 @@
 #ifndef BULKHEAD_BUILD_PLUGIN_DIR
 #define BULKHEAD_BUILD_PLUGIN_DIR ""
 #endif
+#ifndef BULKHEAD_BUILD_WASM_SHIM
+#define BULKHEAD_BUILD_WASM_SHIM ""
+#endif
+#ifndef BULKHEAD_BUILD_WASM_DIR
+#define BULKHEAD_BUILD_WASM_DIR ""
+#endif
 #ifndef BULKHEAD_DEFAULT_PLUGIN_DIR
 #define BULKHEAD_DEFAULT_PLUGIN_DIR "/usr/local/lib/bulkhead"
 #endif
@@ -38,6 +44,36 @@ std::string plugin_path(const std::string &name)
 	if (exists(BULKHEAD_BUILD_PLUGIN_DIR + file))
 		return BULKHEAD_BUILD_PLUGIN_DIR + file;
 	return BULKHEAD_DEFAULT_PLUGIN_DIR + file;
+}
+
+std::string wasm_shim_path()
+{
+	if (const char *env = std::getenv("BULKHEAD_WASM_SHIM"); env && *env)
+		return env;
+	return exists(BULKHEAD_BUILD_WASM_SHIM) ? BULKHEAD_BUILD_WASM_SHIM : "";
+}
+
+namespace {
+
+std::string wasm_dir_file(const std::string &file)
+{
+	if (const char *env = std::getenv("BULKHEAD_WASM_PLUGIN_DIR"); env && *env)
+		return env + file;
+	if (exists(BULKHEAD_BUILD_WASM_DIR + file))
+		return BULKHEAD_BUILD_WASM_DIR + file;
+	return BULKHEAD_DEFAULT_PLUGIN_DIR + file;
+}
+
+} // namespace
+
+std::string wasm_plugin_path(const std::string &name)
+{
+	return wasm_dir_file("/bulkhead-plugin-" + name + ".wasm");
+}
+
+std::string wasm_native_plugin_path(const std::string &name)
+{
+	return wasm_dir_file("/bulkhead-plugin-" + name + ".so");
 }
 
 } // namespace bulkhead::tools

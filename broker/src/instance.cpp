@@ -62,10 +62,32 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	inst->lifeline_ = UniqueFd(lp[1]);
 	UniqueFd payload_fd = TRY(payload.read_only());
 
+	// A WebAssembly payload runs in the wasm shim, compiled first for tier A.
+	std::optional<WasmLaunch> wasm;
+	UniqueFd object_fd;
+	if (payload.kind() == PayloadKind::Wasm) {
+		// Linear memory lives in the sandbox's memory cap: a larger
+		// wasm cap would end in a kill rather than memory.grow's -1.
+		const std::uint64_t cap = options.wasm.run.memory_cap_bytes;
+		if (options.sandbox.mode == sandbox::SandboxMode::Enforced &&
+		    cap > options.sandbox.memory_limit)
+			return make_error(ErrorCode::InvalidArgument,
+					  fmt::format("the wasm memory cap ({} MiB) is over the sandbox's "
+						      "memory limit ({} MiB): raise "
+						      "HostOptions::sandbox.memory_limit or lower the cap",
+						      cap >> 20, options.sandbox.memory_limit >> 20));
+		wasm = TRY(prepare_wasm(payload, options.wasm));
+		if (wasm->object)
+			object_fd = TRY(wasm->object->read_only());
+	}
+	const std::string &executable = wasm ? wasm->executable : options.shim_path;
+
 	SpawnSpec spec;
-	spec.executable = options.shim_path;
-	spec.argv = {options.shim_path, sp::kPluginFlag, payload.label(), sp::kSpinFlag,
+	spec.executable = executable;
+	spec.argv = {executable, sp::kPluginFlag, payload.label(), sp::kSpinFlag,
 		     std::to_string(options.shim_spin.count())};
+	if (wasm)
+		spec.argv.insert(spec.argv.end(), wasm->args.begin(), wasm->args.end());
 	const ipc::PeerFds peer = inst->channel_->peer_fds();
 	spec.fds = {{shim_control.get(), sp::kControlFd},
 		    {peer.host_region, sp::kHostRegionFd},
@@ -73,12 +95,17 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 		    {peer.notify, sp::kNotifyFd},
 		    {lifeline_read.get(), sp::kLifelineFd},
 		    {payload_fd.get(), sp::kPayloadFd}};
+	if (object_fd.valid())
+		spec.fds.emplace_back(object_fd.get(), sp::kAotFd);
 	std::vector<UniqueFd> sandbox_fds;
-	TRY(inst->prepare_sandbox(spec.fds, spec.argv, sandbox_fds));
+	// Tier A reserves 8 GiB of guard pages per linear memory (docs/wasm.md §7).
+	const std::uint64_t guard_bytes = object_fd.valid() ? (8ull << 30) : 0;
+	TRY(inst->prepare_sandbox(spec.fds, spec.argv, sandbox_fds, guard_bytes));
 	inst->process_ = TRY(inst->supervisor_->run_sync([&] { return ShimProcess::spawn(spec); }));
 	shim_control.reset();
 	lifeline_read.reset();
 	payload_fd.reset();
+	object_fd.reset();
 	sandbox_fds.clear();
 	inst->channel_->release_peer_fds();
 	inst->watchers_ = std::make_shared<Watchers>(inst->supervisor_->io());
@@ -177,6 +204,8 @@ Result<void> Instance::handshake(const std::string &plugin_path, const InstanceO
 	}
 	name_ = hello->plugin_name()->str();
 	version_ = hello->plugin_version()->str();
+	if (hello->runtime() && hello->runtime()->size() > 0)
+		runtime_ = hello->runtime()->str();
 	if (hello->operations())
 		for (const auto *op : *hello->operations())
 			operations_.push_back(op->str());

@@ -48,7 +48,8 @@ uid_t next_uid()
 } // namespace
 
 Result<void> Instance::prepare_sandbox(std::vector<std::pair<int, int>> &fds,
-				       std::vector<std::string> &argv, std::vector<UniqueFd> &keep)
+				       std::vector<std::string> &argv, std::vector<UniqueFd> &keep,
+				       std::uint64_t guard_bytes)
 {
 	const sandbox::SandboxPolicy &policy = options_.sandbox;
 	if (policy.mode == sandbox::SandboxMode::Off) {
@@ -82,7 +83,7 @@ Result<void> Instance::prepare_sandbox(std::vector<std::pair<int, int>> &fds,
 	// limit; RLIMIT_AS, with room for stacks and libraries, stops what
 	// the poll would see too late.
 	if (!cgroups_.caps_memory())
-		config.address_space = 2 * policy.memory_limit + (256ull << 20);
+		config.address_space = 2 * policy.memory_limit + (256ull << 20) + guard_bytes;
 	int number = sp::kFirstFreeFd;
 	for (auto &fd : cgroups_.open_procs()) {
 		if (!fd.valid())

@@ -23,6 +23,9 @@
 #ifndef BULKHEAD_DEFAULT_SHIM
 #define BULKHEAD_DEFAULT_SHIM "/usr/local/libexec/bulkhead-shim"
 #endif
+#ifndef BULKHEAD_DEFAULT_WASM_SHIM
+#define BULKHEAD_DEFAULT_WASM_SHIM "/usr/local/libexec/bulkhead-wasm-shim"
+#endif
 
 namespace bulkhead {
 
@@ -31,6 +34,10 @@ Result<std::unique_ptr<Host>> Host::create(HostOptions options)
 	if (options.shim_path.empty()) {
 		const char *env = std::getenv("BULKHEAD_SHIM");
 		options.shim_path = env && *env ? env : BULKHEAD_DEFAULT_SHIM;
+	}
+	if (options.wasm_shim_path.empty()) {
+		const char *env = std::getenv("BULKHEAD_WASM_SHIM");
+		options.wasm_shim_path = env && *env ? env : BULKHEAD_DEFAULT_WASM_SHIM;
 	}
 	if (!ipc::valid(options.geometry))
 		return make_error(ErrorCode::InvalidArgument,
@@ -143,6 +150,12 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 	o.sandbox = options_.sandbox;
 	o.capabilities = std::move(load.capabilities);
 	o.provenance.source = name;
+	o.wasm.shim_path = options_.wasm_shim_path;
+	o.wasm.cache_dir = options_.wasm_cache_dir;
+	o.wasm.wasm2c = options_.wasm2c_path;
+	o.wasm.cc = options_.wasm_cc_path;
+	o.wasm.run = load.wasm ? *load.wasm : options_.wasm;
+	o.wasm.progress = std::move(load.progress);
 
 	// Read once; everything after works on these bytes.
 	broker::SealedPayload payload;

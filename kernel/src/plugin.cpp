@@ -55,6 +55,7 @@ PluginInfo Plugin::info() const
 	p.instance = instance->id();
 	p.pid = instance->pid();
 	p.operations = instance->operations();
+	p.runtime = instance->runtime();
 	p.max_payload = instance->max_payload();
 	p.alive = instance->alive();
 	p.ring_occupancy = instance->ring_occupancy();
@@ -173,6 +174,21 @@ sandbox::SandboxReport Plugin::sandbox() const
 {
 	auto i = serving();
 	return i ? i->sandbox() : sandbox::SandboxReport{};
+}
+
+Result<std::uint64_t> Plugin::fuel_remaining(Deadline deadline) const
+{
+	auto i = serving();
+	if (i && i->runtime() == "native")
+		return make_error(ErrorCode::FailedPrecondition,
+				  fmt::format("plugin {} is native: it has no fuel", i->name()));
+	const Bytes b = TRY(call(wasm::kFuelOperation, {}, deadline));
+	if (b.size() != 8)
+		return make_error(ErrorCode::ProtocolViolation, "the fuel answer is not 8 bytes");
+	std::uint64_t v = 0;
+	for (int k = 7; k >= 0; --k)
+		v = v << 8 | b[static_cast<std::size_t>(k)];
+	return v;
 }
 
 bool Plugin::alive() const

@@ -42,6 +42,11 @@ const Set kMemory = {SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(m
 const Set kTime = {SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday),
 		   SCMP_SYS(time), SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
 		   SCMP_SYS(pause)};
+// POSIX timers: a timer signals only its own process's threads (the kernel
+// refuses another thread group). The WebAssembly runner's per-call
+// deadline is one.
+const Set kTimers = {SCMP_SYS(timer_create), SCMP_SYS(timer_settime), SCMP_SYS(timer_gettime),
+		     SCMP_SYS(timer_getoverrun), SCMP_SYS(timer_delete)};
 // Threads and the channel's waits (futex doorbells, eventfd via read/write,
 // poll on the control socket and the lifeline).
 const Set kThreadsAndSync = {SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity),
@@ -130,6 +135,7 @@ Result<UniqueFd> install_seccomp(const ShimSandboxConfig &config, const EnterCon
 	p.allow(kFileQuery);
 	p.allow(kMemory);
 	p.allow(kTime);
+	p.allow(kTimers);
 	p.allow(kThreadsAndSync);
 	p.allow(kSignals);
 	p.allow(kIdentity);

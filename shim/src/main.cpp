@@ -23,6 +23,7 @@
 #include <bulkhead/sdk/plugin_abi.h>
 
 #include "reply.hpp"
+#include "runtime_hook.hpp"
 
 namespace sp = bulkhead::ipc::shim_protocol;
 namespace ctl = bulkhead::control;
@@ -78,6 +79,8 @@ Options parse(int argc, char **argv)
 			o.plugin = argv[++i];
 		else if (a == sp::kSpinFlag && i + 1 < argc)
 			o.spin_us = std::strtol(argv[++i], nullptr, 10);
+		else if (i + 1 < argc && bulkhead::shim::take_runtime_flag(a, argv[i + 1]))
+			++i;
 		else if (auto s = o.sandbox.parse(argc, argv, i); !s.has_value())
 			fatal(s.error().message);
 		else if (!s.value())
@@ -93,8 +96,14 @@ Options parse(int argc, char **argv)
 const bulkhead_plugin_descriptor *load_plugin(const std::string &path)
 {
 	unsigned char magic[4] = {};
-	if (::pread(sp::kPayloadFd, magic, sizeof magic, 0) != sizeof magic ||
-	    std::memcmp(magic, "\x7f" "ELF", 4) != 0)
+	const bool read = ::pread(sp::kPayloadFd, magic, sizeof magic, 0) == sizeof magic;
+	if (read && std::memcmp(magic, "\0asm", 4) == 0) {
+		auto wasm = bulkhead::shim::load_wasm_plugin(path);
+		if (!wasm.has_value())
+			fatal(wasm.error().message);
+		return wasm.value();
+	}
+	if (!read || std::memcmp(magic, "\x7f" "ELF", 4) != 0)
 		fatal(fmt::format("cannot load plugin {}: it is not an ELF shared object", path));
 	const std::string self = fmt::format("/proc/self/fd/{}", sp::kPayloadFd);
 	void *handle = ::dlopen(self.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -133,7 +142,9 @@ void send_hello(const bulkhead_plugin_descriptor *d)
 				      fbb.CreateString(bulkhead::ipc::control::schema_hash().data(),
 						       bulkhead::ipc::control::schema_hash().size()),
 				      fbb.CreateString(d->name), fbb.CreateString(d->version),
-				      fbb.CreateVector(ops));
+				      fbb.CreateVector(ops),
+				      fbb.CreateString(bulkhead::shim::runtime_name().data(),
+						       bulkhead::shim::runtime_name().size()));
 	fbb.Finish(ctl::CreateMessage(fbb, ctl::Body::Hello, hello.Union()));
 	auto r = bulkhead::ipc::control::send(sp::kControlFd,
 					      {fbb.GetBufferPointer(), fbb.GetSize()},
@@ -302,6 +313,7 @@ int main(int argc, char **argv)
 			reply.set_error(BULKHEAD_NOT_FOUND,
 					fmt::format("plugin {} has no operation #{}", d->name, call.op));
 		} else {
+			bulkhead::shim::set_call_deadline(call.deadline);
 			d->call(self, call.op, call.payload.data(), call.payload.size(), reply.handle());
 		}
 		auto sent = peer.respond(call, reply.as_reply());

@@ -125,6 +125,11 @@ public:
 	// off, and why; and the cgroups it runs in. Empty once none serves.
 	sandbox::SandboxReport sandbox() const;
 
+	// Fuel the serving WebAssembly instance has left, when it has a budget;
+	// FailedPrecondition when it has none. A new instance (a reload)
+	// starts with the whole budget.
+	Result<std::uint64_t> fuel_remaining(Deadline deadline) const;
+
 	// Whether the serving instance is still running.
 	bool alive() const;
 	// Why it ended, once it has.

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <bulkhead/ipc/layout.hpp>
 #include <bulkhead/sandbox/policy.hpp>
 #include <bulkhead/sandbox/report.hpp>
+#include <bulkhead/wasm/options.hpp>
 
 namespace bulkhead {
 
@@ -77,6 +79,21 @@ struct HostOptions {
 	// Every shim's sandbox (docs/sandbox.md): limits, and the capabilities
 	// plugins may be granted.
 	sandbox::SandboxPolicy sandbox;
+
+	// WebAssembly plugins (a payload starting with \0asm; docs/wasm.md).
+	// The shim that runs them. Empty: $BULKHEAD_WASM_SHIM, else the path
+	// this build installed it to.
+	std::string wasm_shim_path;
+	// Tier A's compiled objects: a directory plugins cannot write. Empty:
+	// $XDG_CACHE_HOME/bulkhead/wasm, ~/.cache/bulkhead/wasm, or
+	// /var/cache/bulkhead/wasm for root.
+	std::string wasm_cache_dir;
+	// The translator and C compiler. Empty: wasm2c and gcc from /usr/bin.
+	std::string wasm2c_path;
+	std::string wasm_cc_path;
+	// Tier, fuel, memory cap, per-call limit and capabilities of every
+	// WebAssembly load that does not say otherwise.
+	wasm::RunOptions wasm;
 };
 
 // DESIGN.md §4. A plugin is Ready while an instance serves it; Draining
@@ -97,6 +114,11 @@ struct LoadOptions {
 	// is refused with PermissionDenied unless HostOptions::sandbox grants
 	// them all.
 	std::vector<sandbox::CapabilityGrant> capabilities{};
+	// Overrides HostOptions::wasm for this load.
+	std::optional<wasm::RunOptions> wasm;
+	// Told each step of a WebAssembly module's compile (seconds on a cold
+	// cache), on the loading thread.
+	std::function<void(std::string_view)> progress;
 };
 
 struct PluginInfo {
@@ -105,6 +127,7 @@ struct PluginInfo {
 	std::uint64_t instance = 0;
 	int pid = 0;
 	std::vector<std::string> operations;
+	std::string runtime; // "native", "wasm-aot" or "wasm-interp"
 	std::size_t max_payload = 0;
 	bool alive = false;
 	std::uint64_t ring_occupancy = 0;

@@ -20,6 +20,7 @@
 #include <bulkhead/broker/shim_process.hpp>
 #include <bulkhead/broker/payload.hpp>
 #include <bulkhead/broker/supervisor.hpp>
+#include <bulkhead/broker/wasm_launch.hpp>
 #include <bulkhead/ipc/shm_channel.hpp>
 #include <bulkhead/sandbox/cgroup.hpp>
 #include <bulkhead/sandbox/policy.hpp>
@@ -53,6 +54,7 @@ struct InstanceOptions {
 	// Called once, on the supervisor thread, when the process has ended,
 	// with the verdict every call in flight got. Keep it short.
 	std::function<void(const Error &)> on_exit;
+	WasmSettings wasm;                                 // for WebAssembly payloads
 };
 
 class Instance : public std::enable_shared_from_this<Instance> {
@@ -69,6 +71,8 @@ public:
 
 	const std::string &name() const { return name_; }
 	const std::string &version() const { return version_; }
+	// "native", "wasm-aot" or "wasm-interp", as the shim said.
+	const std::string &runtime() const { return runtime_; }
 	std::uint64_t id() const { return id_; }
 	const Provenance &provenance() const { return options_.provenance; }
 	// The process that runs the plugin: in a sandboxed shim, pid 2 of its
@@ -123,8 +127,11 @@ private:
 	// The one verdict for a reaped shim: the host's kill reason, else the
 	// kernel's facts (OOM counters, SIGSYS), else how it ended.
 	Error verdict(const ExitStatus &status);
+	// guard_bytes: address space reserved but never touched (tier A's
+	// guard regions), allowed on top of RLIMIT_AS when that is the cap.
 	Result<void> prepare_sandbox(std::vector<std::pair<int, int>> &fds,
-				     std::vector<std::string> &argv, std::vector<UniqueFd> &keep);
+				     std::vector<std::string> &argv, std::vector<UniqueFd> &keep,
+				     std::uint64_t guard_bytes);
 	void take_sandbox_report(const bulkhead::control::Sandboxed &message, UniqueFd listener);
 	void watch_sandbox();
 	void poll_memory();
@@ -132,7 +139,7 @@ private:
 	void kill_for(Termination why, std::string detail, std::string syscall = {});
 
 	std::shared_ptr<Supervisor> supervisor_;
-	std::string name_, version_;
+	std::string name_, version_, runtime_ = "native";
 	std::vector<std::string> operations_;
 	std::uint64_t id_ = 0;
 	InstanceOptions options_;

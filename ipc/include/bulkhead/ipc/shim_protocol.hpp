@@ -13,10 +13,12 @@ inline constexpr int kShimRegionFd = 5; // shim region, read-write
 inline constexpr int kNotifyFd = 6;     // eventfd for async completions
 inline constexpr int kLifelineFd = 7;   // pipe read end: EOF = broker gone
 inline constexpr int kPayloadFd = 8;    // sealed memfd: the plugin's bytes
-inline constexpr int kFirstFreeFd = 9;  // everything from here is closed
+inline constexpr int kAotFd = 9;        // sealed memfd: a wasm payload's compiled code (tier A)
+inline constexpr int kFirstFreeFd = 10; // everything from here is closed
 
-// argv: bulkhead-shim --plugin <label> [--spin-us N]. The label only names
-// the plugin in messages; the shim loads what kPayloadFd holds.
+// argv: bulkhead-shim --plugin <label> [--spin-us N] [--wasm-<option> V]...
+// The label only names the plugin in messages; the shim loads what
+// kPayloadFd holds. The --wasm- options are wasm/.../options.hpp's.
 inline constexpr const char *kPluginFlag = "--plugin";
 inline constexpr const char *kSpinFlag = "--spin-us";
 
