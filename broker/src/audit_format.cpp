@@ -15,7 +15,7 @@ namespace {
 constexpr AuditEvent kEvents[] = {
 	AuditEvent::Install, AuditEvent::Verify, AuditEvent::Load,
 	AuditEvent::Unload, AuditEvent::Reload, AuditEvent::Rollback,
-	AuditEvent::Crash, AuditEvent::Kill, AuditEvent::Repair,
+	AuditEvent::Crash, AuditEvent::Kill, AuditEvent::State, AuditEvent::Repair,
 };
 
 constexpr char kHexDigits[] = "0123456789abcdef";
@@ -153,6 +153,7 @@ const char *to_string(AuditEvent event)
 	case AuditEvent::Rollback: return "rollback";
 	case AuditEvent::Crash: return "crash";
 	case AuditEvent::Kill: return "kill";
+	case AuditEvent::State: return "state";
 	case AuditEvent::Repair: return "repair";
 	}
 	return "unknown";

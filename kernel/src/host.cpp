@@ -267,6 +267,7 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 Result<Plugin> Host::load(const std::string &name, LoadOptions load)
 {
 	auto route = std::make_shared<detail::Route>();
+	route->audit = audit_;
 	route->source = name;
 	route->load = load;
 	auto instance = TRY(start_instance(name, std::move(load), route));

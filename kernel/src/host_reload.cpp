@@ -19,8 +19,15 @@ namespace detail {
 void set_state(Route &route, PluginState state)
 {
 	PluginState was = route.state.exchange(state);
-	if (was != state)
-		log::info("plugin {}: {} -> {}", route.name, to_string(was), to_string(state));
+	if (was == state)
+		return;
+	log::info("plugin {}: {} -> {}", route.name, to_string(was), to_string(state));
+	const std::string transition = fmt::format("{} -> {}", to_string(was), to_string(state));
+	if (auto current = route.current.load())
+		audit_or_log(route.audit, audit_record(broker::AuditEvent::State, *current->instance, "ok",
+						       transition));
+	else
+		audit_or_log(route.audit, {broker::AuditEvent::State, route.name, "", "", "", 0, "ok", transition});
 }
 
 bool on_current_exit(Route &route, std::uint64_t id, const std::shared_ptr<broker::AuditLog> &audit)

@@ -84,6 +84,8 @@ struct Route {
 	LoadOptions load;
 	std::atomic<std::uint64_t> restarts{0};
 	CallCounters counters;
+	// Where set_state records each transition; null without an audit log.
+	std::shared_ptr<broker::AuditLog> audit;
 	// Deaths within the restart policy's window, for back-off and the
 	// circuit breaker; under crash_mutex, which the supervisor thread may take.
 	std::mutex crash_mutex;

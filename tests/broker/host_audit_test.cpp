@@ -106,8 +106,14 @@ TEST_CASE("every_install_verify_load_crash_kill_and_unload_is_an_audit_record")
 	REQUIRE(check.has_value());
 	CHECK_MESSAGE(check->intact, check->reason);
 
-	std::vector<std::string> seen;
+	std::vector<std::string> seen, transitions;
+	std::vector<AuditEntry> events;
 	for (const auto &e : entries(log)) {
+		if (e.record.event == AuditEvent::State) {
+			transitions.push_back(fmt::format("{} {}", e.record.plugin, e.record.detail));
+			continue;
+		}
+		events.push_back(e);
 		seen.push_back(fmt::format("{} {} {}", to_string(e.record.event), e.record.plugin, e.record.outcome));
 		if (e.record.outcome == "ok" && e.record.event != AuditEvent::Unload) {
 			CHECK(e.record.key_id == keys.public_key.id);
@@ -126,7 +132,17 @@ TEST_CASE("every_install_verify_load_crash_kill_and_unload_is_an_audit_record")
 	for (const auto &s : seen)
 		all_seen += s + "\n";
 	CHECK_MESSAGE(seen == expected, all_seen);
-	const auto all = entries(log);
+	const auto &all = events;
+	std::string all_transitions;
+	for (const auto &t : transitions)
+		all_transitions += t + "\n";
+	// Every lifecycle transition is a record too.
+	const std::vector<std::string> expected_transitions = {
+		"echo starting -> ready",   "echo ready -> draining",  "echo draining -> stopped",
+		"faulty starting -> ready", "faulty ready -> crashed", "faulty starting -> ready",
+		"faulty ready -> crashed",  "faulty starting -> ready", "faulty ready -> crashed",
+	};
+	CHECK_MESSAGE(transitions == expected_transitions, all_transitions);
 	CHECK(all.at(10).record.detail.find("SIGSEGV") != std::string::npos);
 	CHECK(all.at(13).record.detail.find("deadline") != std::string::npos);
 	CHECK(all.at(4).record.detail.find("not signed") != std::string::npos);

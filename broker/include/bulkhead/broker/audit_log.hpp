@@ -18,6 +18,7 @@ namespace bulkhead::broker {
 
 enum class AuditEvent : std::uint8_t {
 	Install, Verify, Load, Unload, Reload, Rollback, Crash, Kill,
+	State, // a lifecycle transition (DESIGN.md §4): detail "ready -> draining"
 	Repair, // written by AuditLog itself when it opens a torn or broken log
 };
 
