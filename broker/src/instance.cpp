@@ -61,6 +61,11 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	UniqueFd lifeline_read(lp[0]);
 	inst->lifeline_ = UniqueFd(lp[1]);
 	UniqueFd payload_fd = TRY(payload.read_only());
+	// The shim's stdout and stderr: one pipe, read into the host's log.
+	int op[2];
+	if (::pipe2(op, O_CLOEXEC) != 0)
+		return Unexpected(errno_error("pipe2", errno));
+	UniqueFd output_read(op[0]), output_write(op[1]);
 
 	// A WebAssembly payload runs in the wasm shim, compiled first for tier A.
 	std::optional<WasmLaunch> wasm;
@@ -94,7 +99,9 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 		    {peer.shim_region, sp::kShimRegionFd},
 		    {peer.notify, sp::kNotifyFd},
 		    {lifeline_read.get(), sp::kLifelineFd},
-		    {payload_fd.get(), sp::kPayloadFd}};
+		    {payload_fd.get(), sp::kPayloadFd},
+		    {output_write.get(), STDOUT_FILENO},
+		    {output_write.get(), STDERR_FILENO}};
 	if (object_fd.valid())
 		spec.fds.emplace_back(object_fd.get(), sp::kAotFd);
 	std::vector<UniqueFd> sandbox_fds;
@@ -105,6 +112,8 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	shim_control.reset();
 	lifeline_read.reset();
 	payload_fd.reset();
+	output_write.reset();
+	inst->watch_output(std::move(output_read));
 	object_fd.reset();
 	sandbox_fds.clear();
 	inst->channel_->release_peer_fds();
@@ -114,6 +123,7 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	auto hs = inst->handshake(payload.label(), options);
 	if (!hs.has_value())
 		return Unexpected(inst->annotate(std::move(hs).error()));
+	inst->name_output();
 
 	Instance *raw = inst.get();
 	inst->channel_->set_hooks({

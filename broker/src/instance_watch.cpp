@@ -139,6 +139,7 @@ void Instance::on_exit()
 		std::lock_guard lock(sandbox_mutex_);
 		cgroups_.remove();
 	}
+	end_output();
 	// Calls have failed; now record the end, then release wait_exit().
 	if (options_.on_exit)
 		options_.on_exit(e);

@@ -148,6 +148,7 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 	o.shutdown_deadline = load.shutdown_deadline.count() ? load.shutdown_deadline : options_.shutdown_deadline;
 	o.config = std::move(load.config);
 	o.sandbox = options_.sandbox;
+	o.output = options_.plugin_output;
 	o.capabilities = std::move(load.capabilities);
 	o.provenance.source = name;
 	o.wasm.shim_path = options_.wasm_shim_path;

@@ -205,8 +205,8 @@ Result<SandboxReport> enter(const ShimSandboxConfig &config, const EnterContext 
 	die_with_parent(context.lifeline_fd);
 	::setsid();
 
-	// Descriptor hygiene: only the channel's survive (stdin and stdout
-	// were pointed at /dev/null by the shim; stderr carries its log).
+	// Descriptor hygiene: only the channel's survive (stdin was pointed
+	// at /dev/null by the shim; stdout and stderr are the broker's log pipe).
 	::close_range(static_cast<unsigned>(context.first_free_fd), ~0u, 0);
 	report.add("descriptors", LayerState::Enforced,
 		   fmt::format("only 0-2 and the channel's 3-{} are open", context.first_free_fd - 1));

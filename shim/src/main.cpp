@@ -199,13 +199,15 @@ int main(int argc, char **argv)
 	::prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (broker_gone())
 		::_exit(sp::kExitBrokerGone);
-	// stdin and stdout lead nowhere (no terminal to play tricks on);
-	// stderr stays: it carries the shim's and the plugin's log lines.
-	if (int null = ::open("/dev/null", O_RDWR | O_CLOEXEC); null >= 0) {
+	// stdin leads nowhere; stdout and stderr are the broker's pipe into
+	// the host's log (line by line, tagged, rate-limited), which carries
+	// the shim's and the plugin's output and the SDK's log calls.
+	if (int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC); null >= 0) {
 		::dup2(null, 0);
-		::dup2(null, 1);
 		::close(null);
 	}
+	// Line-buffered even into a pipe: a line reaches the host when ended.
+	std::setvbuf(stdout, nullptr, _IOLBF, 0);
 	std::signal(SIGPIPE, SIG_IGN);
 
 	Options options = parse(argc, argv);

@@ -16,8 +16,10 @@ namespace bulkhead::test {
 
 inline std::string plugin(const char *name)
 {
-	std::string dir = std::string_view(name) == "faulty" ? BULKHEAD_TEST_FAULTY_DIR
-							      : BULKHEAD_TEST_PLUGIN_DIR;
+	// The example plugins are built in shim/, the test ones in tests/plugins.
+	const std::string_view n = name;
+	std::string dir = n == "faulty" || n == "chatty" ? BULKHEAD_TEST_FAULTY_DIR
+							 : BULKHEAD_TEST_PLUGIN_DIR;
 	return dir + "/bulkhead-plugin-" + name + ".so";
 }
 

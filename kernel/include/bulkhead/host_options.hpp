@@ -12,6 +12,7 @@
 #include <bulkhead/broker/manifest.hpp>
 #include <bulkhead/broker/plugin_root.hpp>
 #include <bulkhead/broker/trust_store.hpp>
+#include <bulkhead/broker/output_lines.hpp>
 #include <bulkhead/bytes.hpp>
 #include <bulkhead/error.hpp>
 #include <bulkhead/ipc/layout.hpp>
@@ -79,6 +80,10 @@ struct HostOptions {
 	// Every shim's sandbox (docs/sandbox.md): limits, and the capabilities
 	// plugins may be granted.
 	sandbox::SandboxPolicy sandbox;
+	// Plugins' stdout, stderr and SDK log calls reach the log (log::set_sink)
+	// as lines tagged "plugin echo#3: ..."; longer lines arrive in pieces,
+	// and past the rate a notice counts what was dropped.
+	broker::OutputLimits plugin_output;
 
 	// WebAssembly plugins (a payload starting with \0asm; docs/wasm.md).
 	// The shim that runs them. Empty: $BULKHEAD_WASM_SHIM, else the path

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <bulkhead/broker/output_lines.hpp>
 #include <bulkhead/broker/shim_process.hpp>
 #include <bulkhead/broker/payload.hpp>
 #include <bulkhead/broker/supervisor.hpp>
@@ -55,6 +56,7 @@ struct InstanceOptions {
 	// with the verdict every call in flight got. Keep it short.
 	std::function<void(const Error &)> on_exit;
 	WasmSettings wasm;                                 // for WebAssembly payloads
+	OutputLimits output;                               // the shim's stdout/stderr lines
 };
 
 class Instance : public std::enable_shared_from_this<Instance> {
@@ -118,6 +120,7 @@ public:
 
 private:
 	struct Watchers;
+	struct OutputPump;
 	Instance() = default;
 	Result<void> handshake(const std::string &plugin_path, const InstanceOptions &options);
 	void watch();
@@ -137,6 +140,11 @@ private:
 	void poll_memory();
 	void on_seccomp_notification();
 	void kill_for(Termination why, std::string detail, std::string syscall = {});
+	// The shim's stdout and stderr (one pipe) to the host's log; renamed
+	// once the shim says who it is; read to the end once it has exited.
+	void watch_output(UniqueFd read_end);
+	void name_output();
+	void end_output();
 
 	std::shared_ptr<Supervisor> supervisor_;
 	std::string name_, version_, runtime_ = "native";
@@ -154,6 +162,7 @@ private:
 	ShimProcess process_;
 	UniqueFd control_, lifeline_;
 	std::shared_ptr<Watchers> watchers_;
+	std::shared_ptr<OutputPump> output_;
 
 	std::atomic<Termination> kill_reason_{Termination::None};
 	std::mutex mutex_;                 // guards kill_detail_, exit_error_
