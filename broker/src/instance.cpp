@@ -61,6 +61,12 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	UniqueFd lifeline_read(lp[0]);
 	inst->lifeline_ = UniqueFd(lp[1]);
 	UniqueFd payload_fd = TRY(payload.read_only());
+	// The state a reload hands over, sealed like the payload.
+	UniqueFd state_fd;
+	if (!options.handed_state.empty()) {
+		auto sealed = TRY(SealedPayload::seal(options.handed_state, "handed-over state"));
+		state_fd = TRY(sealed.read_only());
+	}
 	// The shim's stdout and stderr: one pipe, read into the host's log.
 	int op[2];
 	if (::pipe2(op, O_CLOEXEC) != 0)
@@ -104,6 +110,8 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 		    {output_write.get(), STDERR_FILENO}};
 	if (object_fd.valid())
 		spec.fds.emplace_back(object_fd.get(), sp::kAotFd);
+	if (state_fd.valid())
+		spec.fds.emplace_back(state_fd.get(), sp::kStateFd);
 	std::vector<UniqueFd> sandbox_fds;
 	// Tier A reserves 8 GiB of guard pages per linear memory (docs/wasm.md §7).
 	const std::uint64_t guard_bytes = object_fd.valid() ? (8ull << 30) : 0;
@@ -113,6 +121,7 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	lifeline_read.reset();
 	payload_fd.reset();
 	output_write.reset();
+	state_fd.reset();
 	inst->watch_output(std::move(output_read));
 	object_fd.reset();
 	sandbox_fds.clear();
@@ -341,6 +350,39 @@ Result<Bytes> Instance::wait(ipc::Ticket ticket, Deadline deadline)
 	if (!r.has_value())
 		return Unexpected(annotate(std::move(r).error()));
 	return r;
+}
+
+Result<Bytes> Instance::export_state(Deadline deadline, std::uint64_t limit)
+{
+	const std::size_t most = channel_->max_payload() - 8;
+	Bytes state;
+	std::uint64_t total = 0;
+	do {
+		Bytes request(16);
+		for (int i = 0; i < 8; ++i) {
+			request[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(state.size() >> (8 * i));
+			request[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(most >> (8 * i));
+		}
+		const Bytes piece = TRY(call(sp::kExportStateOp, request, deadline));
+		if (piece.size() < 8)
+			return make_error(ErrorCode::ProtocolViolation, "a state piece without its size");
+		std::uint64_t said = 0;
+		for (int i = 7; i >= 0; --i)
+			said = said << 8 | piece[static_cast<std::size_t>(i)];
+		if (state.empty())
+			total = said;
+		if (said != total || piece.size() - 8 > most || state.size() + (piece.size() - 8) > total)
+			return make_error(ErrorCode::ProtocolViolation,
+					  "the exported state's pieces do not add up");
+		if (total > limit)
+			return make_error(ErrorCode::ResourceExhausted,
+					  fmt::format("plugin {} exported {} bytes of state, over the limit of {}",
+						      name_, total, limit));
+		if (total > state.size() && piece.size() == 8)
+			return make_error(ErrorCode::ProtocolViolation, "an empty state piece before the end");
+		state.insert(state.end(), piece.begin() + 8, piece.end());
+	} while (state.size() < total);
+	return state;
 }
 
 Result<void> Instance::ping(Deadline deadline)

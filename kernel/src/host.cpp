@@ -136,7 +136,8 @@ Result<void> apply_manifest_sandbox(const broker::Manifest &m, broker::InstanceO
 } // namespace
 
 Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string &name, LoadOptions load,
-								const std::shared_ptr<detail::Route> &route)
+								const std::shared_ptr<detail::Route> &route,
+								Bytes handed_state)
 {
 	broker::InstanceOptions o;
 	o.shim_path = options_.shim_path;
@@ -147,6 +148,7 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 	o.init_deadline = load.init_deadline.count() ? load.init_deadline : options_.init_deadline;
 	o.shutdown_deadline = load.shutdown_deadline.count() ? load.shutdown_deadline : options_.shutdown_deadline;
 	o.config = std::move(load.config);
+	o.handed_state = std::move(handed_state);
 	o.sandbox = options_.sandbox;
 	o.output = options_.plugin_output;
 	o.capabilities = std::move(load.capabilities);

@@ -84,7 +84,27 @@ Result<void> Host::reload(const Plugin &plugin, const std::string &name, LoadOpt
 	const std::string from = old ? old->instance->version() : "none";
 
 	const LoadOptions again = load;
-	auto started = start_instance(name, std::move(load), route);
+	// The reload hook: the serving version hands its state to the new
+	// one's init. A dead one has none to give.
+	Bytes state;
+	if (old && old->instance->alive()) {
+		const auto hook = load.reload_deadline.count() ? load.reload_deadline : options_.reload_deadline;
+		auto exported = old->instance->export_state(Deadline::after(hook), options_.max_handed_state);
+		if (!exported.has_value()) {
+			Error e = std::move(exported).error();
+			if (e.code == ErrorCode::DeadlineExceeded || e.termination == Termination::Deadline)
+				e.message = fmt::format("the reload hook (export_state) of version {} did not finish "
+							"within {} ms; that instance was killed: {}",
+							from, hook.count(), e.message);
+			else
+				e.message = fmt::format("version {} could not export its state: {}", from, e.message);
+			detail::audit_or_log(audit_, {broker::AuditEvent::Reload, route->name, "", "", "", 0, "failed",
+						      fmt::format("{}: nothing swapped: {}", name, e.to_string())});
+			return Unexpected(std::move(e));
+		}
+		state = std::move(exported).value();
+	}
+	auto started = start_instance(name, std::move(load), route, std::move(state));
 	if (!started.has_value()) {
 		Error e = std::move(started).error();
 		detail::audit_or_log(audit_, {broker::AuditEvent::Reload, route->name, "", "", "", 0, "failed",

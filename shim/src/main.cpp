@@ -2,6 +2,7 @@
 // bulkhead-shim: the per-plugin process. Loads one plugin, answers the
 // broker's handshake, then serves calls from the channel until told to stop
 // or until the broker goes away.
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -11,6 +12,7 @@
 #include <poll.h>
 #include <string>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -122,7 +124,7 @@ const bulkhead_plugin_descriptor *load_plugin(const std::string &path)
 	if (d->abi_version != BULKHEAD_PLUGIN_ABI_VERSION)
 		fatal(fmt::format("{}: plugin ABI version {}, this shim speaks {}", path,
 				  d->abi_version, BULKHEAD_PLUGIN_ABI_VERSION));
-	if (d->size < sizeof(bulkhead_plugin_descriptor) || !d->name || !d->version ||
+	if (d->size < BULKHEAD_DESCRIPTOR_MIN_SIZE || !d->name || !d->version ||
 	    !d->create || !d->call || !d->destroy ||
 	    (d->operation_count > 0 && !d->operations) || d->operation_count > 4096)
 		fatal(fmt::format("{}: malformed plugin descriptor", path));
@@ -130,6 +132,79 @@ const bulkhead_plugin_descriptor *load_plugin(const std::string &path)
 		if (!d->operations[i])
 			fatal(fmt::format("{}: operation {} has no name", path, i));
 	return d;
+}
+
+// The descriptor's optional members, when its size covers them.
+template<typename Fn>
+Fn optional_member(const bulkhead_plugin_descriptor *d, Fn bulkhead_plugin_descriptor::*member)
+{
+	const auto end = reinterpret_cast<std::uintptr_t>(&(d->*member)) + sizeof(Fn) -
+			 reinterpret_cast<std::uintptr_t>(d);
+	return end <= d->size ? d->*member : nullptr;
+}
+
+// The state the replaced version exported, when the broker handed one
+// over (a reload); the descriptor is closed either way.
+bulkhead::Bytes read_handed_state()
+{
+	bulkhead::Bytes state;
+	struct stat st{};
+	if (::fstat(sp::kStateFd, &st) == 0 && st.st_size > 0) {
+		state.resize(static_cast<std::size_t>(st.st_size));
+		std::size_t done = 0;
+		while (done < state.size()) {
+			ssize_t n = ::pread(sp::kStateFd, state.data() + done, state.size() - done,
+					    static_cast<off_t>(done));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				fatal("cannot read the state handed over by the previous version");
+			done += static_cast<std::size_t>(n);
+		}
+	}
+	::close(sp::kStateFd);
+	return state;
+}
+
+std::uint64_t u64_at(const bulkhead::ByteView b, std::size_t at)
+{
+	std::uint64_t v = 0;
+	for (int i = 7; i >= 0; --i)
+		v = v << 8 | b[at + static_cast<std::size_t>(i)];
+	return v;
+}
+
+// One piece of the exported state (sp::kExportStateOp). Offset 0 asks the
+// plugin anew; `state` keeps the bytes for the pieces that follow.
+void answer_export(const bulkhead_plugin_descriptor *d, void *self, bulkhead::ByteView request,
+		   bulkhead::Bytes &state, bulkhead::shim::ReplyBuffer &reply)
+{
+	if (request.size() != 16) {
+		reply.set_error(BULKHEAD_INVALID_ARGUMENT, "a state export request is 16 bytes");
+		return;
+	}
+	const std::uint64_t offset = u64_at(request, 0), most = u64_at(request, 8);
+	if (offset == 0) {
+		state.clear();
+		if (auto fn = optional_member(d, &bulkhead_plugin_descriptor::export_state)) {
+			fn(self, reply.handle());
+			if (!reply.ok())
+				return;
+			state = reply.data();
+		}
+	}
+	if (offset > state.size()) {
+		reply.set_error(BULKHEAD_INVALID_ARGUMENT, "a state export offset is past the end");
+		return;
+	}
+	const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(most, state.size() - offset));
+	bulkhead::Bytes piece(8 + n);
+	for (int i = 0; i < 8; ++i)
+		piece[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(state.size() >> (8 * i));
+	std::copy_n(state.begin() + static_cast<std::ptrdiff_t>(offset), n, piece.begin() + 8);
+	reply.set_ok(piece.data(), piece.size());
+	if (offset + n == state.size())
+		state = {};
 }
 
 void send_hello(const bulkhead_plugin_descriptor *d)
@@ -256,9 +331,18 @@ int main(int argc, char **argv)
 	{
 		bulkhead::shim::ReplyBuffer reply;
 		const auto *config = m->body_as_Init()->config();
-		if (d->init)
-			d->init(self, config ? config->data() : nullptr, config ? config->size() : 0,
-				reply.handle());
+		const bulkhead::Bytes state = read_handed_state();
+		const std::uint8_t *config_data = config ? config->data() : nullptr;
+		const std::size_t config_size = config ? config->size() : 0;
+		if (auto with_state = optional_member(d, &bulkhead_plugin_descriptor::init_with_state)) {
+			with_state(self, config_data, config_size, state.data(), state.size(), reply.handle());
+		} else {
+			if (!state.empty())
+				std::fprintf(stderr, "[warning] plugin %s takes no state: the %zu bytes the "
+					     "previous version handed over are dropped\n", d->name, state.size());
+			if (d->init)
+				d->init(self, config_data, config_size, reply.handle());
+		}
 		flatbuffers::FlatBufferBuilder fbb;
 		auto msg = fbb.CreateString(reply.ok() ? "" : std::string(reply.message()));
 		send_simple(ctl::Body::InitDone, ctl::CreateInitDone(fbb, reply.ok(), msg).Union(), fbb);
@@ -298,6 +382,7 @@ int main(int argc, char **argv)
 	});
 
 	bulkhead::shim::ReplyBuffer reply;
+	bulkhead::Bytes exported; // the state export being read in pieces
 	auto &peer = *channel.value();
 	for (;;) {
 		auto next = peer.receive(stop);
@@ -311,6 +396,8 @@ int main(int argc, char **argv)
 		reply.reset();
 		if (call.op == sp::kPingOp) {
 			// A health ping: answered by the empty success reset() left.
+		} else if (call.op == sp::kExportStateOp) {
+			answer_export(d, self, call.payload, exported, reply);
 		} else if (call.op >= d->operation_count) {
 			reply.set_error(BULKHEAD_NOT_FOUND,
 					fmt::format("plugin {} has no operation #{}", d->name, call.op));

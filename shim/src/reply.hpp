@@ -29,6 +29,7 @@ public:
 	void set_error(std::uint16_t code, std::string_view message);
 
 	bool ok() const { return ok_; }
+	const Bytes &data() const { return data_; }
 	std::string_view message() const { return message_; }
 	bulkhead_reply *handle() { return reinterpret_cast<bulkhead_reply *>(this); }
 	ipc::Reply as_reply() const

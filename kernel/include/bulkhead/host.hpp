@@ -201,9 +201,11 @@ private:
 	explicit Host(HostOptions options);
 
 	Result<Bytes> read_plugin(const std::string &name) const;
-	// Verifies, starts and audits one instance for `route`.
+	// Verifies, starts and audits one instance for `route`; a reload
+	// hands the replaced version's state to its init.
 	Result<std::shared_ptr<broker::Instance>> start_instance(const std::string &name, LoadOptions load,
-								 const std::shared_ptr<detail::Route> &route);
+								 const std::shared_ptr<detail::Route> &route,
+								 Bytes handed_state = {});
 	// Supervision (host_supervise.cpp): counts the death, then restarts
 	// after the back-off, or opens the circuit.
 	void schedule_restart(std::shared_ptr<detail::Route> route);

@@ -65,6 +65,11 @@ struct HostOptions {
 	std::chrono::milliseconds start_deadline{10'000};
 	std::chrono::milliseconds init_deadline{5'000};
 	std::chrono::milliseconds shutdown_deadline{5'000};
+	// The reload hook: the replaced version's export_state(). Past it that
+	// instance is killed and the reload refused.
+	std::chrono::milliseconds reload_deadline{5'000};
+	// Most state bytes a reload hands over; more refuses the reload.
+	std::uint64_t max_handed_state = 64ull << 20;
 	// Deadline of a call made without one.
 	std::chrono::milliseconds default_call_deadline{5'000};
 	// After a reload the old version stays warm this long: a new version
@@ -115,6 +120,9 @@ struct LoadOptions {
 	// Past one the shim is killed and the failure recorded.
 	std::chrono::milliseconds init_deadline{0};
 	std::chrono::milliseconds shutdown_deadline{0};
+	// For a reload: how long the version it replaces may take to export
+	// its state (the reload hook).
+	std::chrono::milliseconds reload_deadline{0};
 	// Capabilities the plugin requests, besides its manifest's; the load
 	// is refused with PermissionDenied unless HostOptions::sandbox grants
 	// them all.

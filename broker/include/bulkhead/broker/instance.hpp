@@ -57,6 +57,7 @@ struct InstanceOptions {
 	std::function<void(const Error &)> on_exit;
 	WasmSettings wasm;                                 // for WebAssembly payloads
 	OutputLimits output;                               // the shim's stdout/stderr lines
+	Bytes handed_state;                                // a reload's, for init
 };
 
 class Instance : public std::enable_shared_from_this<Instance> {
@@ -94,6 +95,10 @@ public:
 	// caller's thread when submission fails; keep it short.
 	void call_async(std::uint32_t op, ByteView payload, Deadline deadline,
 			ipc::CompletionHandler handler);
+
+	// The reload hook: the plugin's exported state, read in pieces through
+	// the channel. Past `deadline` the instance is presumed hung and killed.
+	Result<Bytes> export_state(Deadline deadline, std::uint64_t limit);
 
 	// A health ping through the channel: the shim's serving loop answers
 	// it without the plugin. Past `deadline` the instance is presumed hung

@@ -14,7 +14,8 @@ inline constexpr int kNotifyFd = 6;     // eventfd for async completions
 inline constexpr int kLifelineFd = 7;   // pipe read end: EOF = broker gone
 inline constexpr int kPayloadFd = 8;    // sealed memfd: the plugin's bytes
 inline constexpr int kAotFd = 9;        // sealed memfd: a wasm payload's compiled code (tier A)
-inline constexpr int kFirstFreeFd = 10; // everything from here is closed
+inline constexpr int kStateFd = 10;      // sealed memfd, at a reload: the state handed over
+inline constexpr int kFirstFreeFd = 11; // everything from here is closed
 
 // argv: bulkhead-shim --plugin <label> [--spin-us N] [--wasm-<option> V]...
 // The label only names the plugin in messages; the shim loads what
@@ -25,6 +26,11 @@ inline constexpr const char *kSpinFlag = "--spin-us";
 // A request with this operation index is a health ping: the shim answers
 // it with an empty success without calling the plugin.
 inline constexpr std::uint32_t kPingOp = 0xffffffffu;
+// A request for the plugin's exported state at a reload: payload offset
+// and most bytes wanted (two u64, little-endian); the answer is the total
+// size (u64) and the bytes from the offset. Offset 0 asks the plugin to
+// export anew; the shim keeps the bytes for the following pieces.
+inline constexpr std::uint32_t kExportStateOp = 0xfffffffeu;
 
 // Exit statuses of a shim that could not start (after a Fatal message).
 inline constexpr int kExitStartFailed = 70;

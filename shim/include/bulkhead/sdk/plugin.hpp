@@ -24,6 +24,15 @@ public:
 	virtual Result<Bytes> call(std::string_view op, ByteView input) = 0;
 	// Once, before the shim exits on the host's request.
 	virtual void shutdown() {}
+	// At a reload, on the version being replaced (between calls): opaque
+	// bytes the new version's init() finds in handed_state(). The old
+	// version keeps serving until the swap; what changes meanwhile is not
+	// in the bytes. Empty (the default): nothing to hand over.
+	virtual Result<Bytes> export_state() { return Bytes{}; }
+
+	// During init(): the state the replaced version exported; empty on a
+	// first load, a restart, or when it had none.
+	ByteView handed_state() const { return handed_state_; }
 
 	// Logs a line to the host's logger (level 0 debug .. 3 error).
 	void log(int level, std::string_view message) const
@@ -34,9 +43,11 @@ public:
 
 	// Set by the SDK before init().
 	void attach(const bulkhead_host_api *host) { host_ = host; }
+	void hand_state(ByteView state) { handed_state_ = state; }
 
 private:
 	const bulkhead_host_api *host_ = nullptr;
+	ByteView handed_state_;
 };
 
 inline Unexpected<Error> fail(ErrorCode code, std::string message)
@@ -91,6 +102,28 @@ void init(void *self, const std::uint8_t *config, std::size_t size, bulkhead_rep
 }
 
 template<typename T>
+void init_with_state(void *self, const std::uint8_t *config, std::size_t size, const std::uint8_t *state,
+		     std::size_t state_size, bulkhead_reply *reply, const bulkhead_host_api *host)
+{
+	auto *p = static_cast<T *>(self);
+	p->hand_state(ByteView(state, state_size));
+	init<T>(self, config, size, reply, host);
+	p->hand_state({});
+}
+
+template<typename T>
+void export_state(void *self, bulkhead_reply *reply, const bulkhead_host_api *host)
+{
+	guarded(host, reply, [&] {
+		auto r = static_cast<T *>(self)->export_state();
+		if (r.has_value())
+			host->reply_ok(reply, r.value().data(), r.value().size());
+		else
+			answer_error(host, reply, r.error());
+	});
+}
+
+template<typename T>
 void call(void *self, std::string_view op, const std::uint8_t *input, std::size_t size,
 	  bulkhead_reply *reply, const bulkhead_host_api *host)
 {
@@ -134,6 +167,16 @@ void call(void *self, std::string_view op, const std::uint8_t *input, std::size_
 		}                                                                         \
 	}                                                                                 \
 	void bulkhead_destroy_(void *self) { delete static_cast<Class *>(self); }         \
+	void bulkhead_export_state_(void *self, bulkhead_reply *r)                        \
+	{                                                                                 \
+		::bulkhead::sdk::detail::export_state<Class>(self, r, bulkhead_host_);    \
+	}                                                                                 \
+	void bulkhead_init_with_state_(void *self, const uint8_t *c, size_t n,            \
+				       const uint8_t *s, size_t sn, bulkhead_reply *r)    \
+	{                                                                                 \
+		::bulkhead::sdk::detail::init_with_state<Class>(self, c, n, s, sn, r,     \
+								bulkhead_host_);  \
+	}                                                                                 \
 	const bulkhead_plugin_descriptor bulkhead_descriptor_ = {                         \
 		BULKHEAD_PLUGIN_ABI_VERSION,                                              \
 		sizeof(bulkhead_plugin_descriptor),                                       \
@@ -146,6 +189,8 @@ void call(void *self, std::string_view op, const std::uint8_t *input, std::size_
 		bulkhead_call_,                                                           \
 		bulkhead_shutdown_,                                                       \
 		bulkhead_destroy_,                                                        \
+		bulkhead_export_state_,                                                   \
+		bulkhead_init_with_state_,                                                \
 	};                                                                                \
 	}                                                                                 \
 	extern "C" __attribute__((visibility("default"))) const bulkhead_plugin_descriptor \

@@ -60,7 +60,19 @@ typedef struct bulkhead_plugin_descriptor {
 		     bulkhead_reply *reply);
 	void (*shutdown)(void *self);
 	void (*destroy)(void *self);
+	/* State hand-off at a reload. Optional: NULL, or absent when `size`
+	 * ends before them (BULKHEAD_DESCRIPTOR_MIN_SIZE). */
+	/* On the version being replaced, between calls: answer with opaque
+	 * state bytes for the new version (reply_ok), or with nothing. */
+	void (*export_state)(void *self, bulkhead_reply *reply);
+	/* Called instead of init when set: also gives the state the replaced
+	 * version exported (state_size 0: none, as on a first load). */
+	void (*init_with_state)(void *self, const uint8_t *config, size_t config_size,
+				const uint8_t *state, size_t state_size, bulkhead_reply *reply);
 } bulkhead_plugin_descriptor;
+
+/* The smallest descriptor a shim accepts: up to `destroy`. */
+#define BULKHEAD_DESCRIPTOR_MIN_SIZE offsetof(bulkhead_plugin_descriptor, export_state)
 
 typedef const bulkhead_plugin_descriptor *(*bulkhead_plugin_entry_fn)(void);
 
