@@ -29,7 +29,7 @@ std::string call_help()
 			   "  --config FILE        bytes handed to the plugin's init()\n"
 			   "  --deadline-ms N      the call's deadline (default 5000)\n"
 			   "  --hex                print the answer as hex, with a newline\n"
-			   "  --dev                development mode: accept unsigned bundles and bare .so files\n") +
+			   "  --dev                development mode: accept unsigned bundles and bare .so or .wasm files\n") +
 	       kTrustHelp +
 	       "\n"
 	       "Errors go to standard error with their structured fields (code, plugin,\n"
@@ -47,6 +47,7 @@ CliPlugin load_from_cli(const char *command, const ParsedArgs &args, const std::
 	CliPlugin out;
 	HostOptions options;
 	options.shim_path = shim_path();
+	options.wasm_shim_path = wasm_shim_path();
 	options.development_mode = args.has("--dev");
 	options.restart.enabled = false; // one-shot tools report a crash, not hide it
 	auto slash = bundle.rfind('/');
@@ -68,6 +69,10 @@ CliPlugin load_from_cli(const char *command, const ParsedArgs &args, const std::
 	const std::string name = slash == std::string::npos ? bundle : bundle.substr(slash + 1);
 	LoadOptions load;
 	load.config = std::move(config);
+	// A WebAssembly payload compiles on a cold cache: seconds, so say so.
+	load.progress = [command](std::string_view step) {
+		fmt::print(stderr, "bulkhead {}: {}\n", command, step);
+	};
 	auto plugin = out.host->load(name, std::move(load));
 	if (!plugin.has_value()) {
 		const Error &e = plugin.error();

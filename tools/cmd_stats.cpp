@@ -29,7 +29,7 @@ std::string stats_help()
 			   "CPU time, ring occupancy.\n"
 			   "\n") +
 	       kTrustHelp +
-	       "  --dev                development mode: accept unsigned bundles and bare .so files\n"
+	       "  --dev                development mode: accept unsigned bundles and bare .so or .wasm files\n"
 	       "\n"
 	       "Exit status: 0 measured (whatever the calls answered); 2 usage error;\n"
 	       "3 a file could not be read; 4 the bundle was refused.\n";
