@@ -82,6 +82,7 @@ Result<BundleLayout> BundleLayout::parse_head(ByteView file, std::uint64_t file_
 
 	BundleLayout layout;
 	layout.manifest = file.subspan(kBundleHeaderSize, m);
+	layout.payload_section_size = p;
 	if (s != 0) {
 		ByteView block = file.subspan(kBundleHeaderSize + m, s);
 		SignatureBlock sig;
@@ -106,8 +107,10 @@ Result<Bytes> read_bundle_head(int fd, const std::string &label)
 	Bytes head = TRY(read_range(fd, kBundleHeaderSize, 0, label));
 	if (head.size() < kBundleHeaderSize || !looks_like_bundle(head))
 		return head; // parse_head names what is wrong
-	const std::uint64_t m = std::min<std::uint64_t>(le32(head.data() + 12), kMaxManifestBytes);
-	const std::uint64_t s = std::min<std::uint64_t>(le32(head.data() + 16), kMaxSignatureBlock);
+	const std::uint64_t m = le32(head.data() + 12), s = le32(head.data() + 16);
+	// Out of bounds: allocate nothing for it, parse_head names it.
+	if (m > kMaxManifestBytes || s > kMaxSignatureBlock)
+		return head;
 	Bytes rest = TRY(read_range(fd, m + s, kBundleHeaderSize, label));
 	head.insert(head.end(), rest.begin(), rest.end());
 	return head;

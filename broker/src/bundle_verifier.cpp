@@ -2,6 +2,9 @@
 // Verifying a bundle before any of its code runs.
 #include <bulkhead/broker/bundle_verifier.hpp>
 
+#include <algorithm>
+#include <vector>
+
 #include <fmt/format.h>
 #include <sodium.h>
 
@@ -47,12 +50,50 @@ Result<void> check_signature(const BundleLayout &layout, const VerifyPolicy &pol
 	return {};
 }
 
-Result<ByteView> payload_bytes(const BundleLayout &layout, const ManifestPayload &p)
+Error malformed(std::string why) { return Error{ErrorCode::InvalidArgument, "malformed bundle: " + std::move(why)}; }
+
+// The header's payload section length is not signed: only the manifest's
+// payload entries, which are, say which bytes belong. They must tile the
+// section exactly, or unsigned bytes could ride along (appended with the
+// header's length raised, or hidden in a gap between payloads).
+Result<void> check_coverage(const BundleLayout &layout, const Manifest &m)
 {
-	if (p.offset > layout.payloads.size() || p.size > layout.payloads.size() - p.offset)
-		return make_error(ErrorCode::InvalidArgument,
-				  fmt::format("malformed bundle: the {} payload lies outside the payload section", p.platform));
-	return layout.payloads.subspan(p.offset, p.size);
+	const std::uint64_t section = layout.payload_section_size;
+	std::vector<const ManifestPayload *> order;
+	for (const auto &p : m.payloads) {
+		if (p.offset > section || p.size > section - p.offset)
+			return Unexpected(malformed(fmt::format(
+				"the {} payload (bytes {} to {}) lies outside the {}-byte payload section", p.platform,
+				p.offset, p.offset + p.size, section)));
+		order.push_back(&p);
+	}
+	std::sort(order.begin(), order.end(), [](const ManifestPayload *a, const ManifestPayload *b) {
+		return a->offset != b->offset ? a->offset < b->offset : a->size < b->size;
+	});
+	std::uint64_t covered = 0; // the section is covered up to here
+	const ManifestPayload *previous = nullptr;
+	for (const ManifestPayload *p : order) {
+		if (p->offset < covered)
+			return Unexpected(malformed(fmt::format(
+				"the {} and {} payloads overlap (bytes {} to {} of the payload section)",
+				previous->platform, p->platform, p->offset, std::min(covered, p->offset + p->size))));
+		if (p->offset > covered)
+			return Unexpected(refused(fmt::format(
+				"{} bytes {} (bytes {} to {} of the payload section) are covered by neither the "
+				"signature nor a pinned payload hash",
+				p->offset - covered,
+				previous ? fmt::format("between the {} and {} payloads", previous->platform, p->platform)
+					 : fmt::format("before the {} payload", p->platform),
+				covered, p->offset)));
+		covered = p->offset + p->size;
+		previous = p;
+	}
+	if (covered < section)
+		return Unexpected(refused(fmt::format(
+			"{} bytes after the last payload (bytes {} to {} of the payload section) are covered by "
+			"neither the signature nor a pinned payload hash: bytes were appended after signing",
+			section - covered, covered, section)));
+	return {};
 }
 
 Result<void> check_hash(ByteView bytes, const ManifestPayload &p)
@@ -82,6 +123,7 @@ Result<VerifiedBundle> verify_bundle(ByteView file, const VerifyPolicy &policy, 
 	TRY(check_signature(layout, policy, out.key_id));
 	out.manifest = TRY(decode_manifest(layout.manifest));
 	const Manifest &m = out.manifest;
+	TRY(check_coverage(layout, m));
 
 	// A native payload for this platform first; WebAssembly is the
 	// portable fallback.
@@ -108,8 +150,12 @@ Result<VerifiedBundle> verify_bundle(ByteView file, const VerifyPolicy &policy, 
 	out.payload_hash = hex(m.payloads[chosen].blake2b);
 	if (depth == VerifyDepth::Manifest)
 		return out; // payloads are checked when they are read to run
+	if (layout.payloads.size() != layout.payload_section_size)
+		return make_error(ErrorCode::InvalidArgument,
+				  "verify_bundle was given the bundle's head only, and asked to check its payloads");
 	for (std::size_t i = 0; i < m.payloads.size(); ++i) {
-		ByteView bytes = TRY(payload_bytes(layout, m.payloads[i]));
+		// In bounds: check_coverage.
+		ByteView bytes = layout.payloads.subspan(m.payloads[i].offset, m.payloads[i].size);
 		if (depth == VerifyDepth::AllPayloads || (depth == VerifyDepth::SelectedPayload && i == chosen))
 			TRY(check_hash(bytes, m.payloads[i]));
 		if (i == chosen)

@@ -138,6 +138,160 @@ TEST_CASE("any_altered_byte_of_a_signed_bundle_is_refused")
 	CHECK(has(refusal(ByteView(good.data(), 20), trust), "malformed"));
 }
 
+namespace {
+
+// A bundle signed by `key` whose manifest pins `entries` (offset, size,
+// hash as given) over `section`: how a forger would lay one out.
+Bytes forged_bundle(const SecretKey &key, const std::vector<ManifestPayload> &entries, ByteView section)
+{
+	auto manifest = manifest_with_payloads(manifest_from_json(kManifest).value(), entries);
+	REQUIRE(manifest.has_value());
+	return assemble_bundle(manifest.value(), sign_manifest(manifest.value(), key), section);
+}
+
+ManifestPayload entry(std::string platform, ByteView section, std::uint64_t offset, std::uint64_t size)
+{
+	ManifestPayload p;
+	p.platform = std::move(platform);
+	p.file = "x";
+	p.offset = offset;
+	p.size = size;
+	if (offset + size <= section.size())
+		p.blake2b = blake2b_256(section.subspan(offset, size));
+	return p;
+}
+
+} // namespace
+
+TEST_CASE("payload_section_bytes_no_pinned_payload_covers_are_refused_naming_the_reason")
+{
+	KeyPair keys = generate_key_pair("");
+	TrustStore trust;
+	REQUIRE(trust.add(keys.public_key).has_value());
+	const Bytes good = make_bundle(&keys.secret_key);
+	const BundleLayout layout = BundleLayout::parse(good).value();
+	Bytes appended_section(layout.payloads.begin(), layout.payloads.end());
+	appended_section.insert(appended_section.end(), {'e', 'v', 'i', 'l'});
+	const Bytes section(24, 0x5a);
+
+	struct Case {
+		const char *what;
+		Bytes bundle;
+		std::string_view reason;
+		ErrorCode code;
+	};
+	const Case cases[] = {
+		{"bytes appended, the header's section length raised to match",
+		 assemble_bundle(layout.manifest, layout.signature, appended_section),
+		 "4 bytes after the last payload (bytes 12 to 16 of the payload section) are covered by neither "
+		 "the signature nor a pinned payload hash: bytes were appended after signing",
+		 ErrorCode::PermissionDenied},
+		{"a gap between two payloads",
+		 forged_bundle(keys.secret_key, {entry("linux-x86_64", section, 0, 12), entry("wasm32", section, 16, 8)},
+			       section),
+		 "4 bytes between the linux-x86_64 and wasm32 payloads (bytes 12 to 16 of the payload section)",
+		 ErrorCode::PermissionDenied},
+		{"a gap before the first payload",
+		 forged_bundle(keys.secret_key, {entry("linux-x86_64", section, 8, 16)}, section),
+		 "8 bytes before the linux-x86_64 payload", ErrorCode::PermissionDenied},
+		{"overlapping payloads",
+		 forged_bundle(keys.secret_key, {entry("linux-x86_64", section, 0, 16), entry("wasm32", section, 8, 16)},
+			       section),
+		 "the linux-x86_64 and wasm32 payloads overlap (bytes 8 to 16 of the payload section)",
+		 ErrorCode::InvalidArgument},
+		{"a payload beyond the section",
+		 forged_bundle(keys.secret_key, {entry("linux-x86_64", section, 0, 24), entry("wasm32", section, 20, 8)},
+			       section),
+		 "the wasm32 payload (bytes 20 to 28) lies outside the 24-byte payload section",
+		 ErrorCode::InvalidArgument},
+	};
+	for (const Case &c : cases) {
+		INFO(std::string(c.what));
+		for (VerifyDepth depth : {VerifyDepth::Manifest, VerifyDepth::SelectedPayload, VerifyDepth::AllPayloads}) {
+			auto r = verify_bundle(c.bundle, VerifyPolicy{&trust, false, kHostPlatform}, depth);
+			REQUIRE_FALSE(r.has_value());
+			CHECK_MESSAGE(has(r.error().message, c.reason), r.error().message);
+			CHECK(r.error().code == c.code);
+			// Development mode trusts no more bytes.
+			CHECK_FALSE(verify_bundle(c.bundle, VerifyPolicy{&trust, true, kHostPlatform}, depth).has_value());
+		}
+	}
+	// Laid out edge to edge, the same forger's tools make a good bundle.
+	Bytes tiled = forged_bundle(keys.secret_key,
+				    {entry("wasm32", section, 12, 12), entry("linux-x86_64", section, 0, 12)}, section);
+	CHECK(refusal(tiled, trust, false, VerifyDepth::AllPayloads) == "accepted");
+}
+
+TEST_CASE("a_huge_manifest_is_refused_by_its_length_before_anything_is_allocated")
+{
+	KeyPair keys = generate_key_pair("");
+	TrustStore trust;
+	REQUIRE(trust.add(keys.public_key).has_value());
+	// One byte over 1 MiB, really there.
+	const Bytes huge = assemble_bundle(Bytes(kMaxManifestBytes + 1, 0), std::nullopt, native_bytes());
+	std::string why = refusal(huge, trust);
+	CHECK(has(why, "malformed bundle: manifest length 1048577 (allowed 1 to 1048576)"));
+
+	// A header claiming a 4 GiB manifest: reading the head allocates only
+	// the header, and verification names the length.
+	Bytes liar = make_bundle(&keys.secret_key);
+	for (int i = 0; i < 4; ++i)
+		liar[12 + i] = 0xff;
+	TempDir dir;
+	const auto path = dir.path / "liar.bhb";
+	std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char *>(liar.data()),
+						    static_cast<std::streamsize>(liar.size()));
+	auto root = PluginRoot::open(dir.path);
+	REQUIRE(root.has_value());
+	auto fd = root->open_file("liar.bhb");
+	REQUIRE(fd.has_value());
+	auto head = read_bundle_head(fd->get(), "liar.bhb");
+	REQUIRE(head.has_value());
+	CHECK(head->size() == kBundleHeaderSize);
+	auto r = verify_bundle(head.value(), VerifyPolicy{&trust, false, kHostPlatform}, VerifyDepth::Manifest,
+			       liar.size());
+	REQUIRE_FALSE(r.has_value());
+	CHECK(has(r.error().message, "manifest length 4294967295 (allowed 1 to 1048576)"));
+
+	// pack refuses to make one.
+	std::string json = kManifest;
+	json.replace(json.find("\"a test\""), 8, "\"" + std::string(kMaxManifestBytes, 'x') + "\"");
+	auto packed = pack_bundle(manifest_from_json(json).value(), {{"linux-x86_64", "demo.so", native_bytes()}},
+				  &keys.secret_key);
+	REQUIRE_FALSE(packed.has_value());
+	CHECK(has(packed.error().message, "larger than 1 MiB"));
+}
+
+TEST_CASE("a_signed_but_malformed_manifest_is_refused_at_verify_time_naming_the_problem")
+{
+	KeyPair keys = generate_key_pair("");
+	TrustStore trust;
+	REQUIRE(trust.add(keys.public_key).has_value());
+	auto sign = [&](ByteView manifest) {
+		return assemble_bundle(manifest, sign_manifest(manifest, keys.secret_key), native_bytes());
+	};
+	// Not a flatbuffers Manifest at all, yet signed by a trusted key.
+	const std::string_view junk = "{\"name\": \"demo\"} is JSON, not the binary form";
+	std::string why = refusal(sign(as_bytes(junk)), trust);
+	CHECK(has(why, "not a valid flatbuffers Manifest"));
+
+	// A well-formed flatbuffer whose fields a host must not accept: pack
+	// would refuse them, so the forger signed it by hand.
+	const Bytes native = native_bytes();
+	auto pinned = [&](std::string_view json) {
+		auto m = manifest_with_payloads(manifest_from_json(json).value(),
+						{entry("linux-x86_64", native, 0, native.size())});
+		REQUIRE(m.has_value());
+		return m.value();
+	};
+	CHECK(has(refusal(sign(pinned(R"({"name": "../etc", "version": "1.0.0"})")), trust), "'name'"));
+	CHECK(has(refusal(sign(pinned(R"({"name": "x", "version": "1.2"})")), trust), "'version'"));
+	CHECK(has(refusal(sign(pinned(R"({"name": "x", "version": "1.0.0", "dependencies": [{"name": "y", "range": "^^1"}]})")), trust),
+		  "dependency 'y'"));
+	auto no_payloads = manifest_from_json(R"({"name": "x", "version": "1.0.0"})").value();
+	CHECK(has(refusal(sign(no_payloads), trust), "lists no payload"));
+}
+
 TEST_CASE("a_bundle_without_a_payload_for_this_platform_or_abi_is_refused_naming_both")
 {
 	KeyPair keys = generate_key_pair("");

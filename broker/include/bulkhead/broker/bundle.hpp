@@ -14,7 +14,9 @@
 //   .   P  payloads
 //
 // The file is exactly 32 + M + S + P bytes. The signature covers
-// "bulkhead-bundle-v1\0" followed by the manifest bytes.
+// "bulkhead-bundle-v1\0" followed by the manifest bytes; P is not signed,
+// so verify_bundle also requires the manifest's payload entries to tile the
+// payload section exactly (no gap, overlap or trailing byte).
 #pragma once
 
 #include <cstdint>
@@ -46,6 +48,7 @@ struct BundleLayout {
 	ByteView manifest;
 	std::optional<SignatureBlock> signature;
 	ByteView payloads;
+	std::uint64_t payload_section_size = 0; // P, also when only the head was parsed
 
 	static Result<BundleLayout> parse(ByteView file);
 	// The head alone (header, manifest, signature: see read_bundle_head)

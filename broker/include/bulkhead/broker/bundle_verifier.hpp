@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // verify_bundle: the gate every bundle passes before any of its code runs.
 // Order: container layout, signature (algorithm, key standing, Ed25519 over
-// the manifest), then the manifest, the payload choice for this platform,
-// and the payload hashes the signed manifest pins.
+// the manifest), then the manifest, that its payload entries cover the
+// payload section exactly (the section's length is not signed), the payload
+// choice for this platform, and the payload hashes the signed manifest pins.
 #pragma once
 
 #include <cstdint>
@@ -37,8 +38,9 @@ struct VerifiedBundle {
 };
 
 // Refusals carry ErrorCode::PermissionDenied (trust: unsigned, unknown or
-// revoked key, another algorithm, bad signature, payload hash mismatch),
-// InvalidArgument (malformed) or FailedPrecondition (nothing runnable here:
+// revoked key, another algorithm, bad signature, payload hash mismatch,
+// payload-section bytes no pinned payload covers), InvalidArgument
+// (malformed, overlapping payloads) or FailedPrecondition (nothing runnable here:
 // no payload for this platform, another ABI version); the message names
 // the reason. With VerifyDepth::Manifest, `file` may be just the bundle's
 // head (read_bundle_head) of a file of `file_size` bytes.
