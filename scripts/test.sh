@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Installs what is missing, builds, and runs the whole test suite three ways:
-# a plain optimised build, ASan+UBSan, and TSan over the lock-free ring code.
+# a plain optimised build, ASan+UBSan, and TSan over the lock-free ring code;
+# then the libFuzzer targets for a bounded time (clang).
 # Ends with a smoke run of the benchmarks (figures printed, never
 # asserted: the machine is shared and noisy).
 set -euo pipefail
@@ -51,16 +52,48 @@ ninja -C build-tsan -j"$jobs" $ipc_targets
 TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --no-rebuild --print-errorlogs \
 	--num-processes 1 --suite ipc || status=1
 
+echo "== libFuzzer: manifest and bundle parsing, 30 s each"
+# decode_manifest, manifest_from_json and verify_bundle under clang's
+# libFuzzer with ASan+UBSan (docs/bundle.md, "Fuzzing"). A build of its own,
+# kept small: the broker's bundle and manifest sources and libbulkhead-base.
+fuzz_results=build-fuzz/fuzz-results.txt
+if command -v clang++ >/dev/null; then
+	CXX=clang++ configure build-fuzz -Dfuzz=true -Dtests=false \
+		-Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C build-fuzz -j"$jobs" fuzz/bundle_fuzz fuzz/manifest_fuzz fuzz/corpus
+	: >"$fuzz_results"
+	for f in bundle manifest; do
+		if "build-fuzz/fuzz/${f}_fuzz" -max_total_time=30 "build-fuzz/fuzz/corpus/$f" \
+			>"build-fuzz/${f}_fuzz.log" 2>&1; then
+			echo "${f}_fuzz: no finding in 30 s ($(grep -o 'Done [0-9]* runs' "build-fuzz/${f}_fuzz.log"))"
+			echo "OK ${f}_fuzz" >>"$fuzz_results"
+		else
+			tail -n 40 "build-fuzz/${f}_fuzz.log"
+			echo "FAIL ${f}_fuzz" >>"$fuzz_results"
+			status=1
+		fi
+	done
+else
+	echo "SKIP: the fuzz targets need clang++, which is not installed"
+	mkdir -p build-fuzz
+	echo "SKIP fuzz" >"$fuzz_results"
+fi
+
 echo "== benchmark smoke run"
 ./build/tools/bulkhead bench call --quick || status=1
 ./build/tools/bulkhead bench verify --quick || status=1
 ./build/tools/bulkhead bench discover --quick || status=1
 ./build/tools/bulkhead bench reload --quick || status=1
 
-# One closing line over the three builds' test logs.
+# One closing line over the three builds' test logs and the fuzz runs.
 python3 - build build-asan build-tsan <<'PY'
 import json, sys
 counts = {"passed": 0, "failed": 0, "skipped": 0}
+try:
+    for line in open("build-fuzz/fuzz-results.txt").read().splitlines():
+        counts[{"OK": "passed", "SKIP": "skipped"}.get(line.split()[0], "failed")] += 1
+except OSError:
+    pass
 for d in sys.argv[1:]:
     try:
         lines = open(f"{d}/meson-logs/testlog.json").read().splitlines()
