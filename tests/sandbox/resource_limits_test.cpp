@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Memory, task and time limits: bombs by malloc, mmap, memfd, threads and a
-// helper process; fork and thread bombs; an endless loop. The plugin dies
+// Task and time limits: a memory bomb by a helper process, fork and thread
+// bombs, an endless loop, and a plugin under its memory cap. The plugin dies
 // whole with its verdict, the host carries on, nothing is left behind.
+// The memory bombs, which need a memory cgroup, are memory_limit_test.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include "sandbox_support.hpp"
 
@@ -22,65 +23,6 @@ HostOptions capped()
 }
 
 } // namespace
-
-TEST_CASE("memory_bombs_kill_the_whole_plugin_with_memory_limit_exceeded")
-{
-	if (test::kAsan)
-		SANDBOX_SKIP("ASan build: its shadow memory and quarantine make the memory cap "
-			     "measure ASan, not the plugin");
-	for (std::string op : {"malloc_bomb", "mmap_bomb", "memfd_bomb", "thread_memory_bomb"}) {
-		INFO(std::string(op));
-		test::Sandboxed s(capped());
-		const auto *memory = s.report.find("memory");
-		REQUIRE(memory != nullptr);
-		if (memory->state != sandbox::LayerState::Enforced)
-			SANDBOX_SKIP("no memory cgroup on this machine: " + memory->detail);
-		const auto start = std::chrono::steady_clock::now();
-		auto r = s.plugin->call(op, {}, Deadline::after(20s));
-		REQUIRE(s.plugin->wait_exit(20s));
-		const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-					std::chrono::steady_clock::now() - start)
-					.count();
-		REQUIRE_FALSE(r.has_value());
-		INFO(r.error().to_string());
-		CHECK(r.error().code == ErrorCode::PluginCrashed);
-		CHECK(r.error().termination == Termination::MemoryLimit);
-		CHECK(s.plugin->exit_error()->termination == Termination::MemoryLimit);
-		// Dead whole: its groups were emptied and removed before the
-		// instance reported its end.
-		for (const auto &c : s.report.cgroups)
-			CHECK(::access(c.c_str(), F_OK) != 0);
-		MESSAGE(op << ": call to verdict " << ms << " ms (64 MiB cap, allocation included)");
-		CHECK(ms < 2000);
-		s.finish();
-	}
-}
-
-TEST_CASE("without_cgroups_the_memory_cap_is_polled_and_reported_degraded")
-{
-	if (test::kAsan)
-		SANDBOX_SKIP("ASan build: RLIMIT_AS and resident memory would measure ASan's "
-			     "shadow memory, not the plugin");
-	HostOptions o = capped();
-	o.sandbox.cgroups = false; // the last resort, as without writable cgroups
-	test::Sandboxed s(o);
-	CHECK(s.report.cgroups.empty());
-	REQUIRE(s.report.find("memory") != nullptr);
-	CHECK(s.report.find("memory")->state == sandbox::LayerState::Degraded);
-	CHECK_FALSE(s.report.fully_enforced());
-	const auto start = std::chrono::steady_clock::now();
-	auto r = s.plugin->call("malloc_bomb", {}, Deadline::after(20s));
-	REQUIRE(s.plugin->wait_exit(20s));
-	const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-				std::chrono::steady_clock::now() - start)
-				.count();
-	REQUIRE_FALSE(r.has_value());
-	INFO(r.error().to_string());
-	CHECK(r.error().termination == Termination::MemoryLimit);
-	MESSAGE("polled memory cap: call to verdict " << ms << " ms");
-	CHECK(ms < 2000);
-	s.finish();
-}
 
 TEST_CASE("a_plugin_under_its_cap_is_not_reported_as_over_it")
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Shared by the hostile-plugin suite: where the hostile plugins are, a host
 // with the default sandbox, the verdict checks, the leak checks (process,
-// cgroup, mount, descriptor) and visible skips.
+// cgroup, mount, descriptor) and visible skips (exit 77 when all skipped).
 #pragma once
 
 #include <cerrno>
@@ -11,9 +11,11 @@
 #include <dirent.h>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -43,15 +45,54 @@ inline constexpr bool kAsan =
 	false;
 #endif
 
-inline int skipped = 0;
+// Visible skips. doctest has no skip at run time, so the suite keeps its
+// own record: each SANDBOX_SKIP names its test case and reason, and
+// run_suite() exits 77 (meson's SKIP) when every case that ran skipped. A
+// case that may skip gets a meson test of its own (tests/sandbox/meson.build
+// runs it alone with --test-case), so a skip is never counted as a pass.
+struct Skip {
+	std::string test_case;
+	std::string reason;
+};
+inline std::vector<Skip> skips;
+inline std::set<std::string> cases_run;
+inline std::string current_case;
 
-// A missing kernel feature: say so, loudly, and count it (never a pass).
+class SkipListener : public doctest::IReporter {
+public:
+	explicit SkipListener(const doctest::ContextOptions &) {}
+	void report_query(const doctest::QueryData &) override {}
+	void test_run_start() override {}
+	void test_run_end(const doctest::TestRunStats &) override {}
+	void test_case_start(const doctest::TestCaseData &d) override
+	{
+		current_case = d.m_name;
+		cases_run.insert(current_case);
+	}
+	void test_case_reenter(const doctest::TestCaseData &) override {}
+	void test_case_end(const doctest::CurrentTestCaseStats &) override {}
+	void test_case_exception(const doctest::TestCaseException &) override {}
+	void subcase_start(const doctest::SubcaseSignature &) override {}
+	void subcase_end() override {}
+	void log_assert(const doctest::AssertData &) override {}
+	void log_message(const doctest::MessageData &) override {}
+	void test_case_skipped(const doctest::TestCaseData &) override {}
+};
+REGISTER_LISTENER("bulkhead-skips", 1, SkipListener);
+
+// Records a skip of the current test case; the caller returns (or, in a
+// loop over independent attempts, moves on to the next).
+inline void skip(const std::string &reason)
+{
+	skips.push_back({current_case, reason});
+	MESSAGE("SKIP: " << reason);
+	std::fprintf(stderr, "SKIP: %s: %s\n", current_case.c_str(), reason.c_str());
+}
+
+// A missing kernel feature: say so, loudly, and leave the case (never a pass).
 #define SANDBOX_SKIP(reason)                                                           \
 	do {                                                                           \
-		const std::string why_ = (reason);                                     \
-		MESSAGE("SKIP: " << why_);                                             \
-		std::fprintf(stderr, "SKIP: %s\n", why_.c_str());                      \
-		++::bulkhead::test::skipped;                                           \
+		::bulkhead::test::skip(reason);                                        \
 		return;                                                                \
 	} while (0)
 
@@ -154,12 +195,25 @@ inline void check_violation(const Result<Bytes> &r, const Plugin &p, std::string
 	CHECK(p.exit_error()->syscall == syscall);
 }
 
+// Runs the cases; exits 77 with the reasons when each one that ran was
+// skipped, and lists the skips of a partly skipped run.
 inline int run_suite(int argc, char **argv)
 {
 	doctest::Context context(argc, argv);
 	const int rc = context.run();
-	if (skipped > 0)
-		std::printf("%d test case(s) SKIPPED: see the SKIP lines above\n", skipped);
+	if (context.shouldExit() || skips.empty())
+		return rc;
+	std::set<std::string> skipped;
+	for (const auto &s : skips) {
+		skipped.insert(s.test_case);
+		std::printf("SKIP: %s: %s\n", s.test_case.c_str(), s.reason.c_str());
+	}
+	if (rc == 0 && skipped == cases_run) {
+		std::printf("every test case that ran was skipped (%zu): exit 77, SKIP\n", skipped.size());
+		return 77;
+	}
+	std::printf("%zu of %zu test case(s) SKIPPED, not passed: see the SKIP lines above\n", skipped.size(),
+		    cases_run.size());
 	return rc;
 }
 
