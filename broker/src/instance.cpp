@@ -77,17 +77,12 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	std::optional<WasmLaunch> wasm;
 	UniqueFd object_fd;
 	if (payload.kind() == PayloadKind::Wasm) {
-		// Linear memory lives in the sandbox's memory cap: a larger
-		// wasm cap would end in a kill rather than memory.grow's -1.
-		const std::uint64_t cap = options.wasm.run.memory_cap_bytes;
-		if (options.sandbox.mode == sandbox::SandboxMode::Enforced &&
-		    cap > options.sandbox.memory_limit)
-			return make_error(ErrorCode::InvalidArgument,
-					  fmt::format("the wasm memory cap ({} MiB) is over the sandbox's "
-						      "memory limit ({} MiB): raise "
-						      "HostOptions::sandbox.memory_limit or lower the cap",
-						      cap >> 20, options.sandbox.memory_limit >> 20));
-		wasm = TRY(prepare_wasm(payload, options.wasm));
+		// Linear memory lives in the sandbox's memory limit: the cap is
+		// fitted under it, so memory.grow returns -1 before a kill.
+		WasmSettings settings = options.wasm;
+		if (options.sandbox.mode == sandbox::SandboxMode::Enforced)
+			settings.sandbox_memory_limit = options.sandbox.memory_limit;
+		wasm = TRY(prepare_wasm(payload, settings));
 		if (wasm->object)
 			object_fd = TRY(wasm->object->read_only());
 	}
@@ -116,6 +111,8 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	// Tier A reserves 8 GiB of guard pages per linear memory (docs/wasm.md §7).
 	const std::uint64_t guard_bytes = object_fd.valid() ? (8ull << 30) : 0;
 	TRY(inst->prepare_sandbox(spec.fds, spec.argv, sandbox_fds, guard_bytes));
+	if (wasm && !wasm->memory_note.empty())
+		inst->report_.add("wasm-memory", sandbox::LayerState::Enforced, wasm->memory_note);
 	inst->process_ = TRY(inst->supervisor_->run_sync([&] { return ShimProcess::spawn(spec); }));
 	shim_control.reset();
 	lifeline_read.reset();

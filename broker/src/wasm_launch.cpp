@@ -37,9 +37,57 @@ Result<Bytes> read_payload(const SealedPayload &payload)
 
 } // namespace
 
+namespace {
+
+// What the wasm shim itself keeps resident beside linear memory (runtime,
+// libraries, stacks, tier B's interpreter state).
+constexpr std::uint64_t kWasmShimOverhead = 32ull << 20;
+
+// Tier A grows memory in place inside its guard region (mprotect), except in
+// sanitizer builds, where it is a realloc; the interpreter's memory is a
+// std::vector. A copying grow holds the old and the new memory at once.
+bool growth_copies(wasm::Tier tier)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	(void)tier;
+	return true;
+#else
+	return tier == wasm::Tier::Interp;
+#endif
+}
+
+} // namespace
+
+Result<std::uint64_t> fit_wasm_memory(std::uint64_t cap, std::uint64_t sandbox_limit, Growth growth,
+				      std::string &note)
+{
+	// Linear memory lives inside the sandbox's memory limit: a cap the
+	// limit cannot hold would end in a cgroup kill where memory.grow
+	// should have returned -1. So the cap is lowered to what fits.
+	if (sandbox_limit <= kWasmShimOverhead + 2 * wasm::kPageBytes)
+		return make_error(ErrorCode::InvalidArgument,
+				  fmt::format("the sandbox's memory limit ({} MiB) leaves no room for WebAssembly "
+					      "linear memory beside the wasm shim's own {} MiB",
+					      sandbox_limit >> 20, kWasmShimOverhead >> 20));
+	std::uint64_t room = sandbox_limit - kWasmShimOverhead;
+	if (growth == Growth::Copies)
+		room /= 2; // the old memory and the new, during the copy
+	room = room / wasm::kPageBytes * wasm::kPageBytes;
+	const char *why = growth == Growth::Copies ? ", halved: this tier's memory.grow copies" : "";
+	if (cap <= room) {
+		note = fmt::format("linear memory capped at {} MiB (fits the sandbox's memory limit of {} MiB)",
+				   cap >> 20, sandbox_limit >> 20);
+		return cap;
+	}
+	note = fmt::format("linear memory capped at {} MiB, lowered from {} MiB to fit the sandbox's "
+			   "memory limit of {} MiB less the wasm shim's {} MiB{}: memory.grow past it returns -1",
+			   room >> 20, cap >> 20, sandbox_limit >> 20, kWasmShimOverhead >> 20, why);
+	return room;
+}
+
 Result<WasmLaunch> prepare_wasm(const SealedPayload &payload, const WasmSettings &settings)
 {
-	const wasm::RunOptions &run = settings.run;
+	wasm::RunOptions run = settings.run; // its memory cap fitted below
 	auto say = [&](std::string_view s) {
 		if (settings.progress)
 			settings.progress(s);
@@ -49,7 +97,6 @@ Result<WasmLaunch> prepare_wasm(const SealedPayload &payload, const WasmSettings
 				  "the wasm memory cap must be between 64 KiB and 4 GiB");
 	const Bytes bytes = TRY(read_payload(payload));
 	const wasm::ModuleInfo info = TRY(wasm::ModuleInfo::parse(bytes));
-	TRY(wasm::check_module(info, run.capabilities, run.memory_cap_bytes));
 
 	WasmLaunch launch;
 	launch.executable = settings.shim_path;
@@ -78,6 +125,19 @@ Result<WasmLaunch> prepare_wasm(const SealedPayload &payload, const WasmSettings
 										   : settings.cache_dir));
 		}
 	}
+	// The cap the tier can keep under the sandbox's limit (InstantStart may
+	// still pick the interpreter below: fit for the costlier growth then).
+	if (settings.sandbox_memory_limit > 0) {
+		const bool may_interp = launch.tier == wasm::Tier::Interp || run.tier == wasm::TierPolicy::InstantStart;
+		run.memory_cap_bytes = TRY(fit_wasm_memory(
+			run.memory_cap_bytes, settings.sandbox_memory_limit,
+			growth_copies(may_interp ? wasm::Tier::Interp : launch.tier) ? Growth::Copies : Growth::InPlace,
+			launch.memory_note));
+		if (launch.memory_note.find("lowered") != std::string::npos)
+			log::info("{}: {}", payload.label(), launch.memory_note);
+	}
+	TRY(wasm::check_module(info, run.capabilities, run.memory_cap_bytes));
+
 	const bool metered = run.fuel.has_value();
 	if (launch.tier == wasm::Tier::Aot && run.tier == wasm::TierPolicy::InstantStart) {
 		// Metering is deterministic, so the key can be computed from the

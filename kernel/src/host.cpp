@@ -130,6 +130,10 @@ Result<void> apply_manifest_sandbox(const broker::Manifest &m, broker::InstanceO
 		o.sandbox.max_tasks = std::min(o.sandbox.max_tasks, std::max<std::uint32_t>(m.limits.pids, 4));
 	if (m.limits.cpu_percent > 0 && (o.sandbox.cpu_percent == 0 || m.limits.cpu_percent < o.sandbox.cpu_percent))
 		o.sandbox.cpu_percent = m.limits.cpu_percent;
+	// A WebAssembly plugin's fuel budget: the manifest may set one, or
+	// lower the host's, never raise it (docs/wasm.md §4).
+	if (m.limits.fuel > 0)
+		o.wasm.run.fuel = o.wasm.run.fuel ? std::min(*o.wasm.run.fuel, m.limits.fuel) : m.limits.fuel;
 	return {};
 }
 

@@ -246,17 +246,25 @@ TEST_CASE("a_module_whose_initial_memory_exceeds_the_cap_is_refused_at_load")
 	auto r = host->load(test::wasm_plugin("hog-big"));
 	REQUIRE_FALSE(r.has_value());
 	CHECK(r.error().code == ErrorCode::ResourceExhausted);
-	CHECK(r.error().message.find("512 MiB, over the cap of 256 MiB") != std::string::npos);
+	// The default cap, 256 MiB, is fitted under the default sandbox limit
+	// (256 MiB) beside the shim: 224 MiB for tier A (which Auto picks here),
+	// half that for the interpreter, whose memory.grow copies.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	const char *aot_cap = "over the cap of 112 MiB"; // tier A's grow is a realloc here
+#else
+	const char *aot_cap = "over the cap of 224 MiB";
+#endif
+	CHECK(r.error().message.find(std::string("512 MiB, ") + aot_cap) != std::string::npos);
 	CHECK(host->plugins().empty());
-	// A cap over the sandbox's memory limit is refused, naming both.
+	// A cap over the sandbox's memory limit is lowered to fit it, so the
+	// module is still refused by its initial memory, not killed later.
 	wasm::RunOptions big;
 	big.tier = TierPolicy::Interp;
 	big.memory_cap_bytes = 1ull << 30;
 	auto over = host->load(test::wasm_plugin("hog-big"), with_run(big));
 	REQUIRE_FALSE(over.has_value());
-	CHECK(over.error().code == ErrorCode::InvalidArgument);
-	CHECK(over.error().message.find("(1024 MiB) is over the sandbox's memory limit (256 MiB)") !=
-	      std::string::npos);
+	CHECK(over.error().code == ErrorCode::ResourceExhausted);
+	CHECK(over.error().message.find("512 MiB, over the cap of 112 MiB") != std::string::npos);
 	// Under a larger cap and sandbox limit it loads.
 	auto options = test::wasm_options(TierPolicy::Auto);
 	options.sandbox.memory_limit = 2ull << 30;

@@ -41,7 +41,7 @@ inline const std::string &test_cache_dir()
 inline HostOptions wasm_options(wasm::TierPolicy tier, std::string cache = test_cache_dir())
 {
 	HostOptions o;
-	o.development_mode = true; // bare .wasm files, as bundles cannot carry them yet
+	o.development_mode = true; // bare .wasm files (wasm_bundle_test signs bundles)
 	o.shim_path = BULKHEAD_TEST_SHIM;
 	o.wasm_shim_path = BULKHEAD_TEST_WASM_SHIM;
 	o.wasm_cache_dir = std::move(cache);
