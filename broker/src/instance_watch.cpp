@@ -132,6 +132,10 @@ void Instance::on_exit()
 		exit_error_ = e;
 		exited_.store(true, std::memory_order_release);
 	}
+	// Routing first: a caller whose call fails below finds the standby
+	// already serving.
+	if (options_.on_death)
+		options_.on_death(e);
 	channel_->close(e);
 	// Every process of the plugin goes with its groups (the verdict has
 	// read their counters) before anyone is told the instance ended.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <bulkhead/broker/supervisor.hpp>
 #include <bulkhead/sandbox/cgroup.hpp>
 #include <bulkhead/log.hpp>
+#include <bulkhead/wasm/module_info.hpp>
 
 #include "host_audit.hpp"
 #include "retirer.hpp"
@@ -139,6 +141,39 @@ Result<void> apply_manifest_sandbox(const broker::Manifest &m, broker::InstanceO
 
 } // namespace
 
+Result<void> Host::audit(const broker::AuditRecord &record) const
+{
+	return detail::audit(audit_, record);
+}
+
+Result<VerifiedPlugin> Host::verify(const std::string &name) const
+{
+	VerifiedPlugin v;
+	v.source = name;
+	v.file = TRY(read_plugin(name));
+	if (broker::looks_like_bundle(v.file)) {
+		broker::VerifyPolicy policy{&options_.trust, options_.development_mode, broker::kHostPlatform};
+		auto verified = TRY(broker::verify_bundle(v.file, policy, broker::VerifyDepth::SelectedPayload));
+		if (!verified.is_signed())
+			log::warning("DEVELOPMENT MODE: loading {}, an UNSIGNED bundle", name);
+		v.key_id = verified.key_id;
+		v.payload_hash = verified.payload_hash;
+		v.payload_offset = static_cast<std::size_t>(verified.payload.data() - v.file.data());
+		v.payload_size = verified.payload.size();
+		v.wasm = verified.manifest.payloads[verified.payload_index].is_wasm();
+		v.manifest = std::move(verified.manifest);
+		return v;
+	}
+	if (!options_.development_mode)
+		return make_error(ErrorCode::PermissionDenied,
+				  "it is not a signed bundle (bare plugin files load only in development mode)");
+	log::warning("DEVELOPMENT MODE: loading {}, a bare plugin file with no signature", name);
+	v.payload_hash = broker::hex(broker::blake2b_256(v.file));
+	v.payload_size = v.file.size();
+	v.wasm = wasm::is_wasm(v.file);
+	return v;
+}
+
 Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string &name, LoadOptions load,
 								const std::shared_ptr<detail::Route> &route,
 								Bytes handed_state)
@@ -169,32 +204,19 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 	std::optional<broker::Manifest> manifest;
 	broker::AuditRecord verify_record{broker::AuditEvent::Verify, name, "", "", "", 0, "ok", ""};
 	auto prepared = [&]() -> Result<void> {
-		const Bytes file = TRY(read_plugin(name));
-		if (broker::looks_like_bundle(file)) {
-			broker::VerifyPolicy policy{&options_.trust, options_.development_mode, broker::kHostPlatform};
-			auto verified = broker::verify_bundle(file, policy, broker::VerifyDepth::SelectedPayload);
-			if (!verified.has_value())
-				return Unexpected(std::move(verified).error());
-			if (!verified->is_signed()) {
-				log::warning("DEVELOPMENT MODE: loading {}, an UNSIGNED bundle", name);
-				verify_record.outcome = "unsigned";
-				verify_record.detail = "accepted in development mode";
-			}
-			o.provenance.key_id = verified->key_id;
-			o.provenance.payload_hash = verified->payload_hash;
-			payload = TRY(broker::SealedPayload::seal(verified->payload, verified->manifest.name));
-			manifest = std::move(verified->manifest);
-			verify_record.plugin = manifest->name;
-			verify_record.version = manifest->version.to_string();
-		} else if (options_.development_mode) {
-			log::warning("DEVELOPMENT MODE: loading {}, a bare plugin file with no signature", name);
-			o.provenance.payload_hash = broker::hex(broker::blake2b_256(file));
-			payload = TRY(broker::SealedPayload::seal(file, name));
+		auto v = TRY(verify(name));
+		if (v.key_id.empty()) {
 			verify_record.outcome = "unsigned";
-			verify_record.detail = "a bare plugin file, accepted in development mode";
-		} else {
-			return make_error(ErrorCode::PermissionDenied,
-					  "it is not a signed bundle (bare plugin files load only in development mode)");
+			verify_record.detail = v.manifest ? "accepted in development mode"
+							  : "a bare plugin file, accepted in development mode";
+		}
+		o.provenance.key_id = v.key_id;
+		o.provenance.payload_hash = v.payload_hash;
+		payload = TRY(broker::SealedPayload::seal(v.payload(), v.manifest ? v.manifest->name : name));
+		if (v.manifest) {
+			verify_record.plugin = v.manifest->name;
+			verify_record.version = v.manifest->version.to_string();
+			manifest = std::move(v.manifest);
 		}
 		return {};
 	}();
@@ -237,6 +259,12 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 			if (auto rs = restarter.lock())
 				rs->request(std::move(r));
 	};
+	o.on_death = [id, weak = std::weak_ptr<detail::Route>(route)](const Error &e) {
+		if (e.termination == Termination::HostRequest)
+			return;
+		if (auto r = weak.lock())
+			detail::on_current_death(*r, id);
+	};
 	auto instance = broker::Instance::start(supervisor_, payload, o, id);
 	if (!instance.has_value()) {
 		detail::audit_or_log(audit_, {broker::AuditEvent::Load, verify_record.plugin, verify_record.version,
@@ -275,11 +303,10 @@ Result<Plugin> Host::load(const std::string &name, LoadOptions load)
 {
 	auto route = std::make_shared<detail::Route>();
 	route->audit = audit_;
-	route->source = name;
-	route->load = load;
+	detail::Origin origin{name, load};
 	auto instance = TRY(start_instance(name, std::move(load), route));
 	route->name = instance->name();
-	route->current.store(std::make_shared<detail::Live>(std::move(instance)));
+	route->current.store(std::make_shared<detail::Live>(std::move(instance), std::move(origin)));
 	detail::set_state(*route, PluginState::Ready);
 	{
 		std::lock_guard lock(mutex_);
@@ -291,7 +318,13 @@ Result<Plugin> Host::load(const std::string &name, LoadOptions load)
 
 void Host::unload(const Plugin &plugin)
 {
+	(void)stop(plugin);
+}
+
+Result<void> Host::stop(const Plugin &plugin)
+{
 	const auto &route = plugin.route_;
+	std::vector<std::string> problems;
 	std::size_t erased;
 	{
 		std::lock_guard lock(mutex_);
@@ -304,17 +337,33 @@ void Host::unload(const Plugin &plugin)
 		auto live = slot->load();
 		if (!live)
 			continue;
-		if (!live->drain(options_.shutdown_deadline))
+		const auto deadline = live->shutdown_deadline(options_);
+		if (!live->drain(deadline)) {
 			log::warning("plugin {}: calls still out after {} ms; stopping it anyway", route->name,
-				     options_.shutdown_deadline.count());
-		live->instance->shutdown();
-		if (erased) {
-			auto e = live->instance->exit_error();
-			detail::audit_or_log(audit_, detail::audit_record(broker::AuditEvent::Unload, *live->instance,
-									  "ok", e ? e->message : "stopped"));
+				     deadline.count());
+			problems.push_back(fmt::format("instance {}: calls still out after {} ms of draining",
+						       live->instance->id(), deadline.count()));
 		}
+		const bool was_alive = live->instance->alive();
+		live->instance->shutdown();
+		auto e = live->instance->exit_error();
+		if (!was_alive && e && e->termination != Termination::HostRequest)
+			problems.push_back(fmt::format("instance {} had ended already: {}", live->instance->id(),
+						       e->to_string()));
+		else if (was_alive && e && e->signal == SIGKILL)
+			problems.push_back(fmt::format("instance {}: the shutdown hook did not finish within {} ms; killed",
+						       live->instance->id(), deadline.count()));
+		if (erased)
+			detail::audit_or_log(audit_, detail::stop_record(*live->instance, was_alive, deadline,
+									 e ? e->message : "stopped"));
 	}
 	detail::set_state(*route, PluginState::Stopped);
+	if (problems.empty())
+		return {};
+	std::string all;
+	for (const auto &p : problems)
+		all += (all.empty() ? "" : "; ") + p;
+	return make_error(ErrorCode::DeadlineExceeded, fmt::format("plugin {} stopped: {}", route->name, all));
 }
 
 std::vector<PluginInfo> Host::plugins() const

@@ -3,6 +3,8 @@
 // calls go to, and stopping the ones no longer serving once drained.
 #include <bulkhead/host.hpp>
 
+#include <csignal>
+
 #include <fmt/format.h>
 
 #include <bulkhead/broker/supervisor.hpp>
@@ -30,22 +32,86 @@ void set_state(Route &route, PluginState state)
 		audit_or_log(route.audit, {broker::AuditEvent::State, route.name, "", "", "", 0, "ok", transition});
 }
 
-bool on_current_exit(Route &route, std::uint64_t id, const std::shared_ptr<broker::AuditLog> &audit)
+broker::AuditRecord stop_record(const broker::Instance &instance, bool was_alive,
+				std::chrono::milliseconds deadline, std::string detail)
+{
+	// A shim that ran its hook exits with status 0; SIGKILL after a
+	// shutdown request is the host's at the deadline.
+	const auto e = instance.exit_error();
+	if (was_alive && e && e->signal == SIGKILL) {
+		log::error("plugin {} instance {}: the shutdown hook did not finish within {} ms; killed",
+			   instance.name(), instance.id(), deadline.count());
+		return audit_record(broker::AuditEvent::Unload, instance, "killed",
+				    fmt::format("the shutdown hook did not finish within {} ms; the shim was "
+						"killed ({})",
+						deadline.count(), detail));
+	}
+	return audit_record(broker::AuditEvent::Unload, instance, "ok", std::move(detail));
+}
+
+namespace {
+
+// Makes the live standby serve instead of `current`; null when there is
+// none to swap to, or `current` no longer serves.
+std::shared_ptr<Live> swap_in_standby(Route &route, std::shared_ptr<Live> current)
+{
+	auto standby = route.standby.load();
+	if (!standby || !standby->instance->alive() || standby->draining() ||
+	    !route.standby.compare_exchange_strong(standby, nullptr))
+		return nullptr;
+	// SYNC POINT: the swap back; every call that leases after it goes
+	// to the standby.
+	if (route.current.compare_exchange_strong(current, standby))
+		return standby;
+	std::shared_ptr<Live> none;
+	route.standby.compare_exchange_strong(none, standby); // lost a race: keep it warm
+	return nullptr;
+}
+
+// `serving`: `to` still serves (no reload came since the swap), so the
+// plugin's state is RolledBack; the swap is recorded either way.
+void record_rollback(Route &route, const Live &from, const Live &to, bool serving,
+		     const std::shared_ptr<broker::AuditLog> &audit)
+{
+	if (serving)
+		set_state(route, PluginState::RolledBack);
+	log::warning("plugin {}: version {} died within its grace period; rolled back to {}", route.name,
+		     from.instance->version(), to.instance->version());
+	audit_or_log(audit, audit_record(broker::AuditEvent::Rollback, *to.instance, "ok",
+					 fmt::format("automatic: version {} (instance {}) died within its "
+						     "grace period",
+						     from.instance->version(), from.instance->id())));
+}
+
+} // namespace
+
+void on_current_death(Route &route, std::uint64_t id)
 {
 	auto current = route.current.load();
 	if (!current || current->instance->id() != id || route.unloaded.load())
+		return;
+	if (auto standby = swap_in_standby(route, current))
+		route.rolled_back.store(std::make_shared<const Route::RolledBack>(Route::RolledBack{current, standby}));
+}
+
+bool on_current_exit(Route &route, std::uint64_t id, const std::shared_ptr<broker::AuditLog> &audit)
+{
+	// Swapped back the moment it died (on_current_death): record it now.
+	auto swapped = route.rolled_back.load();
+	if (swapped && swapped->from->instance->id() == id &&
+	    route.rolled_back.compare_exchange_strong(swapped, nullptr)) {
+		if (!route.unloaded.load())
+			record_rollback(route, *swapped->from, *swapped->to, route.current.load() == swapped->to,
+					audit);
 		return false;
-	auto standby = route.standby.load();
-	if (standby && standby->instance->alive() && !standby->draining() &&
-	    route.standby.compare_exchange_strong(standby, nullptr) &&
-	    route.current.compare_exchange_strong(current, standby)) {
-		set_state(route, PluginState::RolledBack);
-		log::warning("plugin {}: version {} died within its grace period; rolled back to {}", route.name,
-			     current->instance->version(), standby->instance->version());
-		audit_or_log(audit, audit_record(broker::AuditEvent::Rollback, *standby->instance, "ok",
-						 fmt::format("automatic: version {} (instance {}) died within its "
-							     "grace period",
-							     current->instance->version(), id)));
+	}
+	if (route.unloaded.load())
+		return false;
+	auto current = route.current.load();
+	if (!current || current->instance->id() != id)
+		return false;
+	if (auto standby = swap_in_standby(route, current)) {
+		record_rollback(route, *current, *standby, true, audit);
 		return false;
 	}
 	set_state(route, PluginState::Crashed);
@@ -63,14 +129,14 @@ void Host::retire(std::shared_ptr<detail::Route> route, std::shared_ptr<detail::
 			return;
 		auto expected = live;
 		route->standby.compare_exchange_strong(expected, nullptr);
-		if (!live->drain(options_.shutdown_deadline))
+		const auto deadline = live->shutdown_deadline(options_);
+		if (!live->drain(deadline))
 			log::warning("plugin {} instance {}: calls still out after {} ms; stopping it anyway",
-				     route->name, live->instance->id(), options_.shutdown_deadline.count());
+				     route->name, live->instance->id(), deadline.count());
 		const bool was_alive = live->instance->alive();
 		live->instance->shutdown();
 		if (was_alive)
-			detail::audit_or_log(audit_, detail::audit_record(broker::AuditEvent::Unload, *live->instance,
-									  "ok", why));
+			detail::audit_or_log(audit_, detail::stop_record(*live->instance, was_alive, deadline, why));
 	});
 }
 
@@ -83,7 +149,7 @@ Result<void> Host::reload(const Plugin &plugin, const std::string &name, LoadOpt
 	auto old = route->current.load();
 	const std::string from = old ? old->instance->version() : "none";
 
-	const LoadOptions again = load;
+	detail::Origin origin{name, load};
 	// The reload hook: the serving version hands its state to the new
 	// one's init. A dead one has none to give.
 	Bytes state;
@@ -111,9 +177,7 @@ Result<void> Host::reload(const Plugin &plugin, const std::string &name, LoadOpt
 					      fmt::format("{}: nothing swapped: {}", name, e.to_string())});
 		return Unexpected(std::move(e));
 	}
-	auto fresh = std::make_shared<detail::Live>(std::move(started).value());
-	route->source = name;
-	route->load = again;
+	auto fresh = std::make_shared<detail::Live>(std::move(started).value(), std::move(origin));
 	if (old && fresh->instance->name() != old->instance->name()) {
 		Error e{ErrorCode::InvalidArgument,
 			fmt::format("{} is plugin {}, not {}: nothing swapped", name, fresh->instance->name(),
@@ -126,6 +190,12 @@ Result<void> Host::reload(const Plugin &plugin, const std::string &name, LoadOpt
 	// there; every later one goes to `fresh`.
 	route->current.store(fresh);
 	route->counters.add_reload();
+	{
+		// A new version starts with a clean record: the circuit breaker
+		// counts its crashes, not the ones of the version it replaced.
+		std::lock_guard lock(route->crash_mutex);
+		route->crashes.clear();
+	}
 	auto previous_standby = route->standby.exchange(old && old->instance->alive() ? old : nullptr);
 	detail::set_state(*route, PluginState::Ready);
 	detail::audit_or_log(audit_, detail::audit_record(broker::AuditEvent::Reload, *fresh->instance, "ok",

@@ -66,15 +66,21 @@ void Host::restart(const std::shared_ptr<detail::Route> &route)
 	// Unloaded, reloaded or rolled back meanwhile: nothing to do.
 	if (route->unloaded.load() || route->state.load() != PluginState::Crashed)
 		return;
+	// What died is started again: after a rollback that is the version
+	// rolled back to, never the one it rejected.
+	const auto dead = route->current.load();
+	if (!dead)
+		return;
+	const detail::Origin origin = dead->origin;
 	detail::set_state(*route, PluginState::Starting);
-	auto started = start_instance(route->source, route->load, route);
+	auto started = start_instance(origin.source, origin.load, route);
 	if (!started.has_value()) {
 		log::warning("plugin {}: restart failed: {}", route->name, started.error().to_string());
 		detail::set_state(*route, PluginState::Crashed);
 		schedule_restart(route);
 		return;
 	}
-	route->current.store(std::make_shared<detail::Live>(std::move(started).value()));
+	route->current.store(std::make_shared<detail::Live>(std::move(started).value(), origin));
 	route->restarts.fetch_add(1);
 	detail::set_state(*route, PluginState::Ready);
 	// Died between its start and the swap.

@@ -136,12 +136,20 @@ Result<Bytes> Plugin::call(std::string_view op, ByteView payload) const
 
 Result<PendingCall> Plugin::submit(std::string_view op, ByteView payload, Deadline deadline) const
 {
-	auto live = TRY(detail::lease(*route_));
+	// A call refused before it is sent counts as a failed call, as in call().
+	const auto started = Clock::now();
+	auto leased = detail::lease(*route_);
+	if (!leased.has_value()) {
+		count(*route_, leased, started);
+		return Unexpected(std::move(leased).error());
+	}
+	auto live = std::move(leased).value();
 	auto index = live->instance->operation(op);
 	auto ticket = index.has_value() ? live->instance->submit(index.value(), payload, deadline)
 					: Result<ipc::Ticket>(Unexpected(std::move(index).error()));
 	if (!ticket.has_value()) {
 		live->release();
+		count(*route_, ticket, started);
 		return Unexpected(std::move(ticket).error());
 	}
 	return PendingCall(std::move(live), ticket.value(), deadline, route_);
@@ -150,20 +158,23 @@ Result<PendingCall> Plugin::submit(std::string_view op, ByteView payload, Deadli
 void Plugin::submit_async(std::string_view op, ByteView payload, Deadline deadline,
 			  std::function<void(Result<Bytes>)> done) const
 {
+	const auto started = Clock::now();
 	auto live = detail::lease(*route_);
 	if (!live.has_value()) {
+		count(*route_, live, started);
 		done(Unexpected(std::move(live).error()));
 		return;
 	}
 	auto index = live.value()->instance->operation(op);
 	if (!index.has_value()) {
 		live.value()->release();
+		count(*route_, index, started);
 		done(Unexpected(std::move(index).error()));
 		return;
 	}
 	auto held = live.value();
 	held->instance->call_async(index.value(), payload, deadline,
-				   [held, route = route_, started = Clock::now(), done = std::move(done)](Result<Bytes> r) {
+				   [held, route = route_, started, done = std::move(done)](Result<Bytes> r) {
 					   held->release();
 					   count(*route, r, started);
 					   done(std::move(r));

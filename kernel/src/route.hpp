@@ -22,14 +22,27 @@
 
 namespace bulkhead::detail {
 
+// What an instance was started from: a restart after it dies starts the
+// same again, so a rollback also rolls back what the supervisor restarts.
+struct Origin {
+	std::string source;
+	LoadOptions load;
+};
+
 // One instance as the router sees it. A call takes a lease before it
 // submits and gives it back once answered; drain() refuses new leases and
 // waits for the ones out.
 class Live {
 public:
-	explicit Live(std::shared_ptr<broker::Instance> i) : instance(std::move(i)) {}
+	Live(std::shared_ptr<broker::Instance> i, Origin o) : instance(std::move(i)), origin(std::move(o)) {}
 
 	const std::shared_ptr<broker::Instance> instance;
+	const Origin origin;
+	// Its shutdown hook's deadline: the load's own, else the host's.
+	std::chrono::milliseconds shutdown_deadline(const HostOptions &host) const
+	{
+		return origin.load.shutdown_deadline.count() ? origin.load.shutdown_deadline : host.shutdown_deadline;
+	}
 
 	// SYNC POINT: Dekker with drain(): a lease taken after draining is
 	// seen is given back; one taken before is waited for.
@@ -73,15 +86,18 @@ struct Route {
 	std::atomic<std::shared_ptr<Live>> current;
 	// The version a reload replaced, kept warm for the grace period.
 	std::atomic<std::shared_ptr<Live>> standby;
+	// The swap on_current_death made, until on_current_exit records it
+	// (both on the supervisor thread, for one instance in that order).
+	struct RolledBack {
+		std::shared_ptr<Live> from, to;
+	};
+	std::atomic<std::shared_ptr<const RolledBack>> rolled_back;
 	std::atomic<PluginState> state{PluginState::Starting};
 	std::atomic<bool> unloaded{false};
 	// One reload, rollback, restart or unload at a time. Never taken on
 	// the supervisor thread (instance starts wait for that thread).
 	std::mutex change;
 
-	// What a restart starts again (set under `change`).
-	std::string source;
-	LoadOptions load;
 	std::atomic<std::uint64_t> restarts{0};
 	CallCounters counters;
 	// Where set_state records each transition; null without an audit log.
@@ -131,8 +147,20 @@ inline Result<std::shared_ptr<Live>> lease(Route &route)
 	}
 }
 
+// The audit record of a stop that shutdown() has finished: "ok", or
+// "killed" when the instance was alive and its shutdown hook overran
+// `deadline`, so the shim had to be killed (the hook's failure).
+broker::AuditRecord stop_record(const broker::Instance &instance, bool was_alive,
+				std::chrono::milliseconds deadline, std::string detail);
+
 // Logs a state change (every transition is visible, DESIGN.md §4).
 void set_state(Route &route, PluginState state);
+
+// On the supervisor thread, the moment instance `id` of `route` is reaped
+// after ending unasked, before the broker's clean-up: if it was serving and
+// a warm standby is alive, the router swaps back to it now (atomics only;
+// on_current_exit records it). Keeps rollback off the cgroup removal.
+void on_current_death(Route &route, std::uint64_t id);
 
 // Called when instance `id` of `route` has ended unasked: if it was serving
 // and a warm standby is alive, the router swaps back to it (automatic

@@ -6,6 +6,9 @@
 
 #include <numeric>
 
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include "test_support.hpp"
 
 using namespace bulkhead;
@@ -42,4 +45,32 @@ TEST_CASE("the_host_counts_calls_errors_latency_and_reads_the_shims_usage")
 	CHECK(echo.metrics().calls == 6); // counted per plugin, across instances
 	host->unload(echo);
 	CHECK(echo.metrics().pid == 0); // nothing serving: no process figures
+}
+
+TEST_CASE("submissions_refused_before_they_are_sent_count_as_errors_by_code")
+{
+	auto host = std::move(Host::create(test::options()).value());
+	auto echo = host->load(test::plugin("echo")).value();
+	boost::asio::io_context io;
+	int async_failures = 0;
+	const auto async_call = [&](const char *op) {
+		echo.async_call(op, {}, Deadline::after(5s), boost::asio::bind_executor(io, [&](Result<Bytes> r) {
+					async_failures += r.has_value() ? 0 : 1;
+				}));
+		io.restart();
+		io.run();
+	};
+	CHECK_FALSE(echo.submit("no-such-op", {}, Deadline::after(5s)).has_value());
+	async_call("no-such-op");
+	host->unload(echo); // no lease from here on
+	CHECK_FALSE(echo.submit("echo", {}, Deadline::after(5s)).has_value());
+	async_call("echo");
+	CHECK(async_failures == 2);
+
+	const PluginMetrics m = echo.metrics();
+	CHECK(m.calls == 4);
+	CHECK(m.errors == 4);
+	CHECK(m.errors_by_code[static_cast<std::size_t>(ErrorCode::NotFound)] == 2);
+	CHECK(m.errors_by_code[static_cast<std::size_t>(ErrorCode::Unavailable)] == 2);
+	CHECK(std::accumulate(m.latency.begin(), m.latency.end(), std::uint64_t{0}) == 4);
 }

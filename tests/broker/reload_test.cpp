@@ -2,15 +2,21 @@
 // Hot reload with real shims: the router swaps under callers without losing
 // a call, in-flight calls drain on the old instance, a failed start swaps
 // nothing, and a new version that dies in its grace period is rolled back.
+// What the supervisor restarts after a rollback is the version rolled back to.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
+#include <unistd.h>
 
 #include <fmt/format.h>
+
+#include <bulkhead/broker/bundle_verifier.hpp>
 
 #include "test_support.hpp"
 
@@ -28,6 +34,17 @@ std::unique_ptr<Host> make_host(std::chrono::milliseconds grace)
 {
 	HostOptions o = test::options();
 	o.reload_grace = grace;
+	return std::move(Host::create(std::move(o)).value());
+}
+
+// Restarts on: for what the supervisor starts after a rollback.
+std::unique_ptr<Host> make_restarting_host(std::chrono::milliseconds grace)
+{
+	HostOptions o = test::options();
+	o.reload_grace = grace;
+	o.restart.enabled = true;
+	o.restart.initial_backoff = 10ms;
+	o.restart.max_crashes = 10;
 	return std::move(Host::create(std::move(o)).value());
 }
 
@@ -144,6 +161,23 @@ TEST_CASE("a_new_version_that_dies_within_its_grace_period_is_rolled_back")
 	CHECK(plugin.info().standby_version.empty());
 }
 
+TEST_CASE("a_call_failed_by_a_crash_within_the_grace_period_finds_the_standby_already_serving")
+{
+	auto host = make_host(30s);
+	auto plugin = host->load(versioned("1.0.0")).value();
+	REQUIRE(host->reload(plugin, versioned("2.0.0")).has_value());
+	const std::uint8_t ms = 250;
+	auto pending = plugin.submit("slow", ByteView(&ms, 1), Deadline::after(10s));
+	REQUIRE(pending.has_value());
+	plugin.kill();
+	auto r = pending->wait();
+	REQUIRE_FALSE(r.has_value());
+	CHECK(r.error().code == ErrorCode::PluginCrashed);
+	// The swap came before the failure: no wait, no retry loop.
+	CHECK(who(plugin) == "1.0.0");
+	CHECK(test::eventually([&] { return plugin.info().state == PluginState::RolledBack; }));
+}
+
 TEST_CASE("rollback_on_request_returns_to_the_standby_once")
 {
 	auto host = make_host(30s);
@@ -192,4 +226,162 @@ TEST_CASE("an_init_past_its_per_plugin_deadline_is_killed_and_nothing_swapped")
 	REQUIRE_FALSE(fresh.has_value());
 	CHECK(fresh.error().code == ErrorCode::DeadlineExceeded);
 	CHECK(host->plugins().size() == 1);
+}
+
+namespace {
+
+// Kills what serves `plugin` and waits for the supervisor's restart.
+void kill_and_wait_for_restart(const Plugin &plugin)
+{
+	const auto restarts = plugin.info().restarts;
+	const int pid = plugin.info().pid;
+	plugin.kill();
+	REQUIRE(test::eventually([&] {
+		const auto i = plugin.info();
+		return i.restarts == restarts + 1 && i.state == PluginState::Ready && i.pid != pid;
+	}));
+}
+
+} // namespace
+
+TEST_CASE("a_restart_after_a_requested_rollback_starts_the_version_rolled_back_to")
+{
+	auto host = make_restarting_host(30s);
+	auto plugin = host->load(versioned("1.0.0")).value();
+	REQUIRE(host->reload(plugin, versioned("2.0.0")).has_value());
+	REQUIRE(host->rollback(plugin).has_value());
+	REQUIRE(who(plugin) == "1.0.0");
+	kill_and_wait_for_restart(plugin);
+	CHECK(plugin.info().version == "1.0.0");
+	CHECK(who(plugin) == "1.0.0");
+}
+
+TEST_CASE("a_restart_after_an_automatic_rollback_starts_the_version_rolled_back_to")
+{
+	auto host = make_restarting_host(30s);
+	auto plugin = host->load(versioned("1.0.0")).value();
+	REQUIRE(host->reload(plugin, versioned("2.0.0")).has_value());
+	plugin.kill(); // 2.0.0 dies within its grace period
+	REQUIRE(test::eventually([&] { return plugin.info().state == PluginState::RolledBack; }));
+	REQUIRE(who(plugin) == "1.0.0");
+	CHECK(plugin.info().restarts == 0); // a rollback, not a restart
+	kill_and_wait_for_restart(plugin);
+	CHECK(plugin.info().version == "1.0.0");
+	CHECK(who(plugin) == "1.0.0");
+}
+
+TEST_CASE("a_reload_refused_for_naming_another_plugin_leaves_what_a_restart_starts")
+{
+	auto host = make_restarting_host(30s);
+	auto plugin = host->load(versioned("1.0.0")).value();
+	REQUIRE_FALSE(host->reload(plugin, test::plugin("echo")).has_value());
+	kill_and_wait_for_restart(plugin);
+	CHECK(plugin.info().name == "versioned");
+	CHECK(who(plugin) == "1.0.0");
+}
+
+TEST_CASE("a_restart_after_a_successful_reload_starts_the_new_version")
+{
+	auto host = make_restarting_host(0ms);
+	auto plugin = host->load(versioned("1.0.0")).value();
+	REQUIRE(host->reload(plugin, versioned("2.0.0")).has_value());
+	REQUIRE(test::eventually([&] { return plugin.info().standby_version.empty(); }));
+	kill_and_wait_for_restart(plugin);
+	CHECK(who(plugin) == "2.0.0");
+}
+
+TEST_CASE("a_new_version_that_fails_health_pings_within_its_grace_period_is_rolled_back")
+{
+	HostOptions o = test::options();
+	o.reload_grace = 30s;
+	o.health_interval = 50ms;
+	o.health_timeout = 300ms;
+	auto host = std::move(Host::create(std::move(o)).value());
+	auto plugin = host->load(versioned("1.0.0")).value();
+	REQUIRE(host->reload(plugin, versioned("2.0.0")).has_value());
+	const int hung = plugin.info().pid;
+	// A stopped process answers no ping, as a hung one would not.
+	REQUIRE(::kill(hung, SIGSTOP) == 0);
+	CHECK(test::eventually([&] { return plugin.info().state == PluginState::RolledBack; }));
+	CHECK(who(plugin) == "1.0.0");
+	CHECK(plugin.info().standby_version.empty());
+	CHECK(test::eventually([&] { return ::kill(hung, 0) != 0; })); // killed and reaped
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Signed bundles of the versioned plugin in a scratch directory.
+struct SignedVersions {
+	fs::path dir;
+	broker::KeyPair keys = broker::generate_key_pair("reload_test");
+
+	SignedVersions()
+	{
+		char tmpl[] = "/tmp/bulkhead-reload-XXXXXX";
+		dir = ::mkdtemp(tmpl);
+	}
+	~SignedVersions() { fs::remove_all(dir); }
+
+	// Bundles versioned-VERSION.so; `key` null: unsigned.
+	std::string write(const char *file, const char *version, const broker::SecretKey *key,
+			  bool tamper = false)
+	{
+		std::ifstream in(versioned(version), std::ios::binary);
+		const Bytes so(std::istreambuf_iterator<char>(in), {});
+		auto manifest = broker::manifest_from_json(fmt::format(
+			R"({{"name": "versioned", "version": "{}", "abi_version": 1, "payloads": []}})", version));
+		REQUIRE(manifest.has_value());
+		auto b = broker::pack_bundle(manifest.value(), {{broker::kHostPlatform, "versioned.so", so}}, key);
+		REQUIRE_MESSAGE(b.has_value(), b.error().message);
+		Bytes bytes = std::move(b).value();
+		if (tamper)
+			bytes[bytes.size() - 100] ^= 0x20; // inside the payload
+		const fs::path path = dir / file;
+		std::ofstream(path, std::ios::binary)
+			.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+		return path;
+	}
+};
+
+} // namespace
+
+TEST_CASE("a_reload_to_a_bundle_that_fails_verification_swaps_nothing_and_says_why")
+{
+	SignedVersions v;
+	const std::string good = v.write("v1.bhb", "1.0.0", &v.keys.secret_key);
+	const std::string tampered = v.write("tampered.bhb", "2.0.0", &v.keys.secret_key, true);
+	const std::string unsigned_ = v.write("unsigned.bhb", "2.0.0", nullptr);
+	const broker::KeyPair stranger = broker::generate_key_pair("stranger");
+	const std::string foreign = v.write("stranger.bhb", "2.0.0", &stranger.secret_key);
+
+	HostOptions o = test::options();
+	o.development_mode = false;
+	o.reload_grace = 30s;
+	REQUIRE(o.trust.add(v.keys.public_key).has_value());
+	auto host = std::move(Host::create(std::move(o)).value());
+	auto plugin = host->load(good).value();
+	const auto before = plugin.info();
+	REQUIRE(before.version == "1.0.0");
+
+	const std::pair<std::string, const char *> cases[] = {
+		{tampered, "does not match the hash"},
+		{unsigned_, "not signed"},
+		{foreign, "does not trust"},
+	};
+	for (const auto &[bundle, reason] : cases) {
+		auto r = host->reload(plugin, bundle);
+		REQUIRE_FALSE(r.has_value());
+		CHECK(r.error().code == ErrorCode::PermissionDenied);
+		CHECK_MESSAGE(r.error().message.find(reason) != std::string::npos, r.error().message);
+		const auto after = plugin.info();
+		CHECK(after.instance == before.instance);
+		CHECK(after.pid == before.pid);
+		CHECK(after.state == PluginState::Ready);
+		CHECK(after.standby_version.empty());
+		CHECK(who(plugin) == "1.0.0");
+	}
+	CHECK(plugin.metrics().reloads == 0);
+	CHECK_FALSE(host->rollback(plugin).has_value()); // nothing was swapped to roll back from
 }

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // Supervision with real shims: a plugin that dies is restarted after its
 // back-off; one that keeps dying is quarantined until a reload.
+// The back-off is read from the supervisor's log lines, never timed.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <cmath>
+#include <mutex>
+#include <regex>
 #include <thread>
+#include <vector>
+
+#include <bulkhead/log.hpp>
 
 #include "test_support.hpp"
 
@@ -26,6 +33,47 @@ std::unique_ptr<Host> make_host(unsigned max_crashes)
 
 
 bool answers(const Plugin &p) { return p.call("ok", {}, Deadline::after(2s)).has_value(); }
+
+// The supervisor's "plugin faulty: restart N in D ms" lines, while alive.
+class RestartLog {
+public:
+	struct Line {
+		unsigned restart;
+		long long delay_ms;
+	};
+	RestartLog()
+	{
+		log::set_sink([this](log::Level, std::string_view line) {
+			static const std::regex re(R"(plugin faulty: restart (\d+) in (\d+) ms)");
+			std::match_results<std::string_view::const_iterator> m;
+			if (std::regex_search(line.begin(), line.end(), m, re)) {
+				std::lock_guard lock(mutex_);
+				lines_.push_back({static_cast<unsigned>(std::stoul(m[1].str())), std::stoll(m[2].str())});
+			}
+		});
+	}
+	~RestartLog() { log::set_sink({}); }
+	std::vector<Line> lines() const
+	{
+		std::lock_guard lock(mutex_);
+		return lines_;
+	}
+
+private:
+	mutable std::mutex mutex_;
+	std::vector<Line> lines_;
+};
+
+// Crashes the plugin `n` times, each after the restart before it answers.
+void crash_times(const Plugin &plugin, int n)
+{
+	const auto before = plugin.info().restarts;
+	for (int i = 0; i < n; ++i) {
+		REQUIRE(test::eventually([&] { return plugin.info().state == PluginState::Ready && answers(plugin); }));
+		REQUIRE_FALSE(plugin.call("segfault", {}, Deadline::after(5s)).has_value());
+	}
+	REQUIRE(test::eventually([&] { return plugin.info().restarts == before + static_cast<std::uint64_t>(n); }));
+}
 
 } // namespace
 
@@ -95,4 +143,89 @@ TEST_CASE("a_plugin_that_stops_answering_health_pings_is_killed_and_restarted")
 	CHECK(test::eventually([&] { return plugin.info().restarts == 1 && answers(plugin); }));
 	CHECK(plugin.info().pid != frozen);
 	CHECK(test::eventually([&] { return ::kill(frozen, 0) != 0; }));
+}
+
+TEST_CASE("restart_back_off_doubles_from_the_initial_delay_and_stops_at_the_cap")
+{
+	RestartLog restarts;
+	HostOptions o = test::options();
+	o.restart.enabled = true;
+	o.restart.initial_backoff = 5ms;
+	o.restart.max_backoff = 20ms;
+	o.restart.jitter = 0;
+	o.restart.max_crashes = 10;
+	auto host = std::move(Host::create(std::move(o)).value());
+	auto plugin = host->load(test::plugin("faulty")).value();
+	crash_times(plugin, 5);
+	const auto lines = restarts.lines();
+	REQUIRE(lines.size() == 5);
+	const long long expected[] = {5, 10, 20, 20, 20};
+	for (std::size_t i = 0; i < lines.size(); ++i) {
+		CHECK(lines[i].restart == i + 1);
+		CHECK(lines[i].delay_ms == expected[i]);
+	}
+}
+
+TEST_CASE("restart_back_off_with_jitter_stays_within_its_bounds")
+{
+	RestartLog restarts;
+	HostOptions o = test::options();
+	o.restart.enabled = true;
+	o.restart.initial_backoff = 8ms;
+	o.restart.max_backoff = 32ms;
+	o.restart.jitter = 0.5;
+	o.restart.max_crashes = 10;
+	auto host = std::move(Host::create(std::move(o)).value());
+	auto plugin = host->load(test::plugin("faulty")).value();
+	crash_times(plugin, 6);
+	const auto lines = restarts.lines();
+	REQUIRE(lines.size() == 6);
+	for (std::size_t i = 0; i < lines.size(); ++i) {
+		const double base = std::min(8.0 * std::pow(2.0, static_cast<double>(i)), 32.0);
+		CHECK(lines[i].restart == i + 1);
+		CHECK(lines[i].delay_ms >= static_cast<long long>(std::floor(base * 0.5)));
+		CHECK(lines[i].delay_ms <= static_cast<long long>(std::ceil(base * 1.5)));
+	}
+}
+
+TEST_CASE("crashes_older_than_the_window_no_longer_count_toward_the_circuit_breaker")
+{
+	RestartLog restarts;
+	HostOptions o = test::options();
+	o.restart.enabled = true;
+	o.restart.initial_backoff = 5ms;
+	o.restart.jitter = 0;
+	o.restart.max_crashes = 2;
+	o.restart.crash_window = 300ms;
+	auto host = std::move(Host::create(std::move(o)).value());
+	auto plugin = host->load(test::plugin("faulty")).value();
+	crash_times(plugin, 1);
+	// Past the window (a longer sleep on a slow machine only helps).
+	std::this_thread::sleep_for(600ms);
+	crash_times(plugin, 1); // within a window: this one would open the circuit
+	CHECK(plugin.info().state != PluginState::Quarantined);
+	const auto lines = restarts.lines();
+	REQUIRE(lines.size() == 2);
+	CHECK(lines[0].restart == 1);
+	CHECK(lines[1].restart == 1); // counted afresh, not the 2nd death
+	CHECK(answers(plugin));
+}
+
+TEST_CASE("a_reload_clears_the_crash_record_so_the_new_version_is_not_quarantined_for_the_old")
+{
+	HostOptions o = test::options();
+	o.restart.enabled = true;
+	o.restart.initial_backoff = 5ms;
+	o.restart.max_crashes = 2;
+	o.restart.crash_window = 60s;
+	o.reload_grace = 0ms;
+	auto host = std::move(Host::create(std::move(o)).value());
+	auto plugin = host->load(test::plugin("faulty")).value();
+	crash_times(plugin, 1); // one death on the record: one more opens the circuit
+	REQUIRE(host->reload(plugin, test::plugin("faulty")).has_value());
+	// No standby left to roll back to: the next death goes to the supervisor.
+	REQUIRE(test::eventually([&] { return plugin.info().standby_version.empty(); }));
+	crash_times(plugin, 1);
+	CHECK(plugin.info().state != PluginState::Quarantined);
+	CHECK(answers(plugin));
 }

@@ -24,6 +24,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include <bulkhead/broker/manifest.hpp>
 #include <bulkhead/bytes.hpp>
 #include <bulkhead/deadline.hpp>
 #include <bulkhead/host_options.hpp>
@@ -38,6 +39,7 @@ namespace bulkhead {
 
 namespace broker {
 class AuditLog;
+struct AuditRecord;
 class Instance;
 class Supervisor;
 } // namespace broker
@@ -156,6 +158,19 @@ private:
 	std::shared_ptr<broker::AuditLog> audit_; // null: no audit log
 };
 
+// What Host::verify found.
+struct VerifiedPlugin {
+	std::string source;
+	std::optional<broker::Manifest> manifest; // none: a bare file (development mode)
+	std::string key_id;                       // empty: unsigned
+	std::string payload_hash;
+	bool wasm = false;
+	Bytes file; // the whole file, read once
+	std::size_t payload_offset = 0, payload_size = 0;
+	// The selected payload's bytes, as they would run.
+	ByteView payload() const { return ByteView(file.data() + payload_offset, payload_size); }
+};
+
 class Host {
 public:
 	static Result<std::unique_ptr<Host>> create(HostOptions options = {});
@@ -183,6 +198,18 @@ public:
 	// Stops a plugin: new calls fail with Unavailable, calls in flight
 	// finish (drain), then graceful shutdown, forced at the deadline.
 	void unload(const Plugin &plugin);
+	// unload(), telling what went wrong: calls still out at the drain
+	// deadline, a shutdown hook killed at its deadline, an instance that
+	// had crashed already. DeadlineExceeded naming each; it stops anyway.
+	Result<void> stop(const Plugin &plugin);
+	// What load() would verify for `name`, without starting anything: the
+	// bytes that would run, who signed them and, for a bundle, the
+	// manifest. The same refusals as load().
+	Result<VerifiedPlugin> verify(const std::string &name) const;
+	// Appends a record to the audit log (HostOptions::audit_log), for what
+	// runs outside the host's own lifecycle (in-process extensions). Fails
+	// only when the log cannot be written; no log: nothing to do.
+	Result<void> audit(const broker::AuditRecord &record) const;
 	// Hot reload: starts `name` (a bundle, as load() takes it) beside the
 	// running version; once it is Ready the router swaps to it atomically.
 	// Calls in flight finish on the old instance, which stays warm for

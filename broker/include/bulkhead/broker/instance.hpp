@@ -55,6 +55,11 @@ struct InstanceOptions {
 	// Called once, on the supervisor thread, when the process has ended,
 	// with the verdict every call in flight got. Keep it short.
 	std::function<void(const Error &)> on_exit;
+	// Called once, on the supervisor thread, as soon as the process is
+	// reaped — before its calls fail, its cgroups are removed (which can
+	// take milliseconds) and on_exit runs: for a router to swap to a
+	// standby without waiting for the clean-up. Atomics only; no I/O.
+	std::function<void(const Error &)> on_death;
 	WasmSettings wasm;                                 // for WebAssembly payloads
 	OutputLimits output;                               // the shim's stdout/stderr lines
 	Bytes handed_state;                                // a reload's, for init
