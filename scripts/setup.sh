@@ -14,6 +14,8 @@ packages=(
 	# guest toolchain (clang's wasm32 target, wasi-libc, its builtins, lld);
 	# cmake is how meson finds wabt.
 	wabt cmake wasi-libc libclang-rt-14-dev-wasm32 lld
+	# The example plugins: zstd compression, SQLite storage (and its shell).
+	libzstd-dev libsqlite3-dev sqlite3
 )
 
 missing=()

@@ -2,6 +2,8 @@
 // The host API functions a plugin answers through.
 #include "reply.hpp"
 
+#include <bulkhead/sdk/status.hpp>
+
 namespace bulkhead::shim {
 
 void ReplyBuffer::set_error(std::uint16_t code, std::string_view message)
@@ -9,22 +11,7 @@ void ReplyBuffer::set_error(std::uint16_t code, std::string_view message)
 	ok_ = false;
 	data_.clear();
 	message_.assign(message);
-	// Plugins may only use the codes the ABI lists; anything else, and the
-	// codes that describe the instance's own death, become PluginFailed.
-	switch (code) {
-	case BULKHEAD_INVALID_ARGUMENT:
-	case BULKHEAD_NOT_FOUND:
-	case BULKHEAD_DEADLINE_EXCEEDED:
-	case BULKHEAD_RESOURCE_EXHAUSTED:
-	case BULKHEAD_PLUGIN_FAILED:
-	case BULKHEAD_PERMISSION_DENIED:
-	case BULKHEAD_FAILED_PRECONDITION:
-	case BULKHEAD_INTERNAL:
-		code_ = static_cast<ErrorCode>(code);
-		break;
-	default:
-		code_ = ErrorCode::PluginFailed;
-	}
+	code_ = sdk::code_of_status(code);
 }
 
 void reply_ok(bulkhead_reply *reply, const std::uint8_t *data, std::size_t size)

@@ -49,6 +49,11 @@ struct HostOptions {
 	// Accepts unsigned bundles and bare .so files, with a warning on every
 	// load. Off by default; for plugin development only.
 	bool development_mode = false;
+	// Key ids (as the trust store pins them) of the host's own, first-party
+	// publishers. A bundle signed by one may run inside the host process
+	// when its loader asks (ext::Extensions, allow_in_process); nothing
+	// else ever does. Empty: every plugin is isolated.
+	std::vector<std::string> first_party_keys;
 	// The tamper-evident audit log (docs/audit.md): every install, verify,
 	// load, unload, crash and kill, fsynced. Empty: none. A load or
 	// install whose record cannot be written fails.
