@@ -38,19 +38,20 @@ configure build-asan -Db_sanitize=address,undefined -Db_lundef=false
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	run_suite build-asan
 
-echo "== TSan: ring and channel code"
+echo "== TSan: ring, channel and registry code"
 configure build-tsan -Db_sanitize=thread -Db_lundef=false
-# Only the ipc suite runs here: TSan cannot follow ordering across
+# Only the ipc suite and the tsan suite (in-process concurrency: the
+# extension registry) run here: TSan cannot follow ordering across
 # processes, so the process-level suites are checked by the other builds.
 ipc_targets=$(meson introspect build-tsan --tests | python3 -c '
 import json, os, sys
 for t in json.load(sys.stdin):
-    if any(s.split(":")[-1] == "ipc" for s in t["suite"]):
+    if any(s.split(":")[-1] in ("ipc", "tsan") for s in t["suite"]):
         print(os.path.relpath(t["cmd"][0], "build-tsan"))')
 # shellcheck disable=SC2086 # one target per word
 ninja -C build-tsan -j"$jobs" $ipc_targets
 TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --no-rebuild --print-errorlogs \
-	--num-processes 1 --suite ipc || status=1
+	--num-processes 1 --suite ipc --suite tsan || status=1
 
 echo "== libFuzzer: manifest and bundle parsing, 30 s each"
 # decode_manifest, manifest_from_json and verify_bundle under clang's
@@ -84,6 +85,8 @@ echo "== benchmark smoke run"
 ./build/tools/bulkhead bench verify --quick || status=1
 ./build/tools/bulkhead bench discover --quick || status=1
 ./build/tools/bulkhead bench reload --quick || status=1
+./build/tools/bulkhead bench start --quick || status=1
+./build/tools/bulkhead bench registry --quick || status=1
 
 # One closing line over the three builds' test logs and the fuzz runs.
 python3 - build build-asan build-tsan <<'PY'

@@ -23,8 +23,10 @@
 #include "bench_interrupt.hpp"
 #include "bench_measure.hpp"
 #include "bench_reload.hpp"
+#include "bench_start.hpp"
 #include "bench_report.hpp"
 #include "bench_trust.hpp"
+#include "bench_registry.hpp"
 #include "bench_wasm.hpp"
 #include "paths.hpp"
 
@@ -48,6 +50,10 @@ Suites:
   discover  scanning a plugin root of 500 signed bundles
             (bulkhead bench discover --help)
   reload    hot reload and rollback swaps (bulkhead bench reload --help)
+  start     starting a plugin, sandboxed and not, against posix_spawn
+            (bulkhead bench start --help)
+  registry  extension lookup by name, 8 readers at once
+            (bulkhead bench registry --help)
   wasm      one compute plugin native and WebAssembly: both tiers,
             metering, instantiation, round trip (bulkhead bench wasm --help)
 )";
@@ -394,8 +400,12 @@ int bench_main(std::span<char *const> args)
 		return bench_discover(args.subspan(1));
 	if (suite == "reload")
 		return bench_reload(args.subspan(1));
+	if (suite == "start")
+		return bench_start(args.subspan(1));
 	if (suite == "wasm")
 		return bench_wasm(args.subspan(1));
+	if (suite == "registry")
+		return bench_registry(args.subspan(1));
 	fmt::print(stderr, "bulkhead bench: unknown suite '{}'\n{}", suite, kBenchUsage);
 	return 2;
 }

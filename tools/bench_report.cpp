@@ -2,6 +2,7 @@
 // The benchmark report: table and JSON.
 #include "bench_report.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -36,10 +37,13 @@ std::string json_number(double v)
 void print_table(std::FILE *out, const std::vector<Measurement> &results,
 		 const std::vector<Target> &targets)
 {
-	fmt::print(out, "{:<16} {:<8} {:>14} {:>14} {:>10}\n", "name", "unit", "median", "p99",
+	std::size_t width = 16; // the name column fits the longest name
+	for (const auto &m : results)
+		width = std::max(width, m.name.size());
+	fmt::print(out, "{:<{}} {:<8} {:>14} {:>14} {:>10}\n", "name", width, "unit", "median", "p99",
 		   "samples");
 	for (const auto &m : results)
-		fmt::print(out, "{:<16} {:<8} {:>14} {:>14} {:>10}\n", m.name, m.unit,
+		fmt::print(out, "{:<{}} {:<8} {:>14} {:>14} {:>10}\n", m.name, width, m.unit,
 			   number(m.summary.median), number(m.summary.p99), m.summary.samples);
 	if (targets.empty())
 		return;

@@ -27,7 +27,10 @@ std::string stats_help()
 			   "OPERATION from T threads (default 2), and prints the host-measured\n"
 			   "metrics: calls, errors by code, latency quantiles, the shim's RSS and\n"
 			   "CPU time, ring occupancy.\n"
-			   "\n") +
+			   "\n"
+			   "  --json               one JSON object: every error code by name with its\n"
+			   "                       count, the latency histogram (bucket i counts calls\n"
+			   "                       that took [2^i, 2^(i+1)) ns), rss, cpu, restarts\n") +
 	       kTrustHelp +
 	       "  --dev                development mode: accept unsigned bundles and bare .so or .wasm files\n"
 	       "\n"
@@ -103,12 +106,24 @@ int stats_main(std::span<char *const> argv)
 			by_code += fmt::format("{}{}: {}", by_code.empty() ? "" : ", ",
 					       to_string(static_cast<ErrorCode>(c)), m.errors_by_code[c]);
 	if (args->has("--json")) {
-		fmt::print("{{\"plugin\":{},\"version\":{},\"state\":{},\"calls\":{},\"errors\":{},\"calls_per_second\":{:.0f},"
-			   "\"latency_p50_ns\":{},\"latency_p99_ns\":{},\"rss_bytes\":{},\"cpu_user_ns\":{},"
+		// Every code by name, zeros included, so a reader needs no list.
+		std::string codes;
+		for (std::size_t c = 1; c < kErrorCodeCount; ++c)
+			codes += fmt::format("{}{}:{}", codes.empty() ? "" : ",",
+					     json_quote(to_string(static_cast<ErrorCode>(c))), m.errors_by_code[c]);
+		// Bucket i: calls that took [2^i, 2^(i+1)) ns.
+		std::string buckets;
+		for (std::size_t b = 0; b < kLatencyBuckets; ++b)
+			buckets += fmt::format("{}{}", b ? "," : "", m.latency[b]);
+		fmt::print("{{\"plugin\":{},\"version\":{},\"state\":{},\"pid\":{},\"calls\":{},\"errors\":{},"
+			   "\"errors_by_code\":{{{}}},\"calls_per_second\":{:.0f},"
+			   "\"latency_p50_ns\":{},\"latency_p99_ns\":{},\"latency_p999_ns\":{},"
+			   "\"latency_histogram_log2_ns\":[{}],\"rss_bytes\":{},\"cpu_user_ns\":{},"
 			   "\"cpu_system_ns\":{},\"restarts\":{},\"reloads\":{},\"ring_occupancy\":{}}}\n",
-			   json_quote(info.name), json_quote(info.version), json_quote(to_string(info.state)), m.calls,
-			   m.errors, static_cast<double>(m.calls) / seconds, q(0.5), q(0.99), m.rss_bytes,
-			   m.cpu_user.count(), m.cpu_system.count(), m.restarts, m.reloads, m.ring_occupancy);
+			   json_quote(info.name), json_quote(info.version), json_quote(to_string(info.state)), m.pid,
+			   m.calls, m.errors, codes, static_cast<double>(m.calls) / seconds, q(0.5), q(0.99), q(0.999),
+			   buckets, m.rss_bytes, m.cpu_user.count(), m.cpu_system.count(), m.restarts, m.reloads,
+			   m.ring_occupancy);
 		return kExitOk;
 	}
 	fmt::print("{} {} ({}), pid {}: {} calls from {} threads in {:.2f} s ({:.0f} calls/s)\n", info.name,

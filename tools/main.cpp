@@ -13,6 +13,10 @@
 #include "demo.hpp"
 #include "sandbox_report.hpp"
 
+namespace bulkhead::tools {
+int top_main(std::span<char *const> args); // cmd_top.cpp
+} // namespace bulkhead::tools
+
 namespace {
 
 struct Command {
@@ -39,6 +43,7 @@ constexpr Command kCommands[] = {
 	 "load a plugin sandboxed and print each layer: enforced, degraded, off"},
 	{"sign", bulkhead::tools::sign_main, "sign a bundle's manifest"},
 	{"stats", bulkhead::tools::stats_main, "drive calls at a bundle and show the host-measured metrics"},
+	{"top", bulkhead::tools::top_main, "show the host-measured metrics of running plugins, refreshed"},
 	{"verify", bulkhead::tools::verify_main, "check bundles as a host would before running them"},
 	{bulkhead::tools::kBenchPeerCommand, bulkhead::tools::bench_peer_main, ""},
 };
@@ -50,7 +55,8 @@ void usage(std::FILE *out)
 		if (!c.help.empty())
 			fmt::print(out, "  {:<10} {}\n", c.name, c.help);
 	fmt::print(out, "\nbulkhead <command> --help describes a command and its exit statuses\n"
-			"(0 ok, 1 refused or failed, 2 usage error, 3 file error; docs/cli.md).\n");
+			"(0 ok, 1 refused or failed, 2 usage error, 3 file error, 4 bundle refused\n"
+			"before any of its code ran (call, stats, top); docs/cli.md).\n");
 }
 
 } // namespace
