@@ -5,10 +5,10 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include <csignal>
+#include <charconv>
 #include <cmath>
+#include <csignal>
 #include <mutex>
-#include <regex>
 #include <thread>
 #include <vector>
 
@@ -44,12 +44,23 @@ public:
 	RestartLog()
 	{
 		log::set_sink([this](log::Level, std::string_view line) {
-			static const std::regex re(R"(plugin faulty: restart (\d+) in (\d+) ms)");
-			std::match_results<std::string_view::const_iterator> m;
-			if (std::regex_search(line.begin(), line.end(), m, re)) {
-				std::lock_guard lock(mutex_);
-				lines_.push_back({static_cast<unsigned>(std::stoul(m[1].str())), std::stoll(m[2].str())});
-			}
+			// "... plugin faulty: restart N in D ms ..."
+			constexpr std::string_view marker = "plugin faulty: restart ";
+			const auto at = line.find(marker);
+			if (at == std::string_view::npos)
+				return;
+			unsigned restart = 0;
+			long long delay_ms = 0;
+			const char *p = line.data() + at + marker.size();
+			const char *end = line.data() + line.size();
+			auto r1 = std::from_chars(p, end, restart);
+			if (r1.ec != std::errc{} || std::string_view(r1.ptr, end - r1.ptr).substr(0, 4) != " in ")
+				return;
+			auto r2 = std::from_chars(r1.ptr + 4, end, delay_ms);
+			if (r2.ec != std::errc{} || std::string_view(r2.ptr, end - r2.ptr).substr(0, 3) != " ms")
+				return;
+			std::lock_guard lock(mutex_);
+			lines_.push_back({restart, delay_ms});
 		});
 	}
 	~RestartLog() { log::set_sink({}); }
