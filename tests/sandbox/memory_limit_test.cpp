@@ -53,7 +53,6 @@ void bomb_kills_the_plugin(const std::string &op)
 	for (const auto &c : s.report.cgroups)
 		CHECK(::access(c.c_str(), F_OK) != 0);
 	MESSAGE(op << ": call to verdict " << ms << " ms (64 MiB cap, allocation included)");
-	CHECK(ms < 2000);
 	s.finish();
 }
 
@@ -101,7 +100,6 @@ TEST_CASE("without_cgroups_the_memory_cap_is_polled_and_reported_degraded")
 	INFO(r.error().to_string());
 	CHECK(r.error().termination == Termination::MemoryLimit);
 	MESSAGE("polled memory cap: call to verdict " << ms << " ms");
-	CHECK(ms < 2000);
 	s.finish();
 }
 
