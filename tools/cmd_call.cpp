@@ -37,7 +37,8 @@ std::string call_help()
 	       "\n"
 	       "Exit status: 0 the call succeeded; 1 the call failed (the plugin's error,\n"
 	       "a crash, a deadline); 2 usage error; 3 a file could not be read or the\n"
-	       "shim could not start; 4 the bundle was refused before any of its code ran.\n";
+	       "shim could not start; 4 the bundle was refused (untrusted, malformed, unsafe\n"
+	       "path, wrong platform) before any of its code ran.\n";
 }
 
 } // namespace
@@ -80,6 +81,7 @@ CliPlugin load_from_cli(const char *command, const ParsedArgs &args, const std::
 		switch (e.code) {
 		case ErrorCode::PermissionDenied:
 		case ErrorCode::FailedPrecondition:
+		case ErrorCode::InvalidArgument: // malformed: refused before it ran
 			out.status = kExitRefused;
 			break;
 		case ErrorCode::NotFound:

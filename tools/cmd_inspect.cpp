@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// `bulkhead inspect`: what a bundle holds and says, readable or as JSON.
+// `bulkhead inspect`: what a bundle holds and says, readable or as JSON;
+// with --sandbox, also each layer of the sandbox a shim started from it gets.
+#include <string_view>
+
 #include <fmt/format.h>
 
 #include <bulkhead/broker/bundle_verifier.hpp>
@@ -13,7 +16,7 @@ namespace {
 
 std::string inspect_help()
 {
-	return std::string("Usage: bulkhead inspect BUNDLE [--json] [--trust FILE.pub]...\n"
+	return std::string("Usage: bulkhead inspect BUNDLE [--json] [--trust FILE.pub]... [--sandbox [--dev]]\n"
 			   "\n"
 			   "Shows a bundle's manifest (name, version, ABI, description, author,\n"
 			   "categories, capabilities, limits, dependencies), its payloads with\n"
@@ -22,10 +25,15 @@ std::string inspect_help()
 			   "\n") +
 	       kTrustHelp +
 	       "  --json               one JSON object instead of text\n"
+	       "  --sandbox            also start the bundle in a shim exactly as a host does\n"
+	       "                       and show each sandbox layer: enforced, degraded or\n"
+	       "                       off, and why (needs --trust, or --dev)\n"
+	       "  --dev                with --sandbox: development mode, unsigned bundles load\n"
 	       "\n"
 	       "Exit status: 0 shown (and verified, when --trust is given); 1 the bundle\n"
 	       "is malformed, or refused under --trust; 2 usage error; 3 a file could\n"
-	       "not be read.\n";
+	       "not be read or the shim could not start; 4 --sandbox: the bundle was\n"
+	       "refused before any of its code ran.\n";
 }
 
 std::string json_list(const std::vector<std::string> &items)
@@ -48,12 +56,12 @@ std::string join(const std::vector<std::string> &items)
 
 int inspect_main(std::span<char *const> argv)
 {
-	auto args = parse_args(argv, {"--json"}, {"--trust", "--revoke", "--revocations"});
+	auto args = parse_args(argv, {"--json", "--sandbox", "--dev"}, {"--trust", "--revoke", "--revocations"});
 	if (args.has_value() && args->has("--help")) {
 		fmt::print("{}", inspect_help());
 		return kExitOk;
 	}
-	if (!args.has_value() || args->positional.size() != 1) {
+	if (!args.has_value() || args->positional.size() != 1 || (args->has("--dev") && !args->has("--sandbox"))) {
 		if (!args.has_value())
 			fmt::print(stderr, "bulkhead inspect: {}\n", args.error().message);
 		fmt::print(stderr, "{}", inspect_help());
@@ -86,6 +94,16 @@ int inspect_main(std::span<char *const> argv)
 		if (!v.has_value())
 			refusal = v.error();
 	}
+	// The layers of a shim actually started: what this kernel and this
+	// host's configuration enforce, not what the manifest asks for.
+	std::optional<sandbox::SandboxReport> layers;
+	if (args->has("--sandbox") && !refusal) {
+		CliPlugin started = load_from_cli("inspect", args.value(), path, {});
+		if (!started.plugin)
+			return started.status;
+		layers = started.plugin->sandbox();
+		started.host->unload(*started.plugin);
+	}
 	const auto &sig = layout->signature;
 	std::vector<bool> hash_ok;
 	for (const auto &p : m.payloads)
@@ -107,14 +125,25 @@ int inspect_main(std::span<char *const> argv)
 							  json_quote(sig->key_id))
 					    : "null";
 		std::string verdict = !checked ? "null" : refusal ? json_quote(refusal->message) : "\"verified\"";
+		std::string sandbox = "null";
+		if (layers) {
+			sandbox = fmt::format("{{\"fully_enforced\":{},\"layers\":[", layers->fully_enforced());
+			for (std::size_t i = 0; i < layers->layers.size(); ++i) {
+				const auto &l = layers->layers[i];
+				sandbox += fmt::format("{}{{\"name\":{},\"state\":{},\"detail\":{}}}", i ? "," : "",
+						       json_quote(l.name), json_quote(sandbox::to_string(l.state)),
+						       json_quote(l.detail));
+			}
+			sandbox += "]}";
+		}
 		fmt::print("{{\"bundle\":{},\"name\":{},\"version\":{},\"abi_version\":{},\"description\":{},"
 			   "\"author\":{},\"categories\":{},\"capabilities\":{},\"limits\":{{\"memory_bytes\":{},"
 			   "\"cpu_percent\":{},\"pids\":{},\"call_deadline_ms\":{},\"fuel\":{}}},\"dependencies\":{}],"
-			   "\"payloads\":{}],\"signature\":{},\"verification\":{}}}\n",
+			   "\"payloads\":{}],\"signature\":{},\"verification\":{},\"sandbox\":{}}}\n",
 			   json_quote(path), json_quote(m.name), json_quote(m.version.to_string()), m.abi_version,
 			   json_quote(m.description), json_quote(m.author), json_list(m.categories),
 			   json_list(m.capabilities), m.limits.memory_bytes, m.limits.cpu_percent, m.limits.pids,
-			   m.limits.call_deadline_ms, m.limits.fuel, deps, payloads, signature, verdict);
+			   m.limits.call_deadline_ms, m.limits.fuel, deps, payloads, signature, verdict, sandbox);
 	} else {
 		fmt::print("{}\n  name          {}\n  version       {}\n  abi           {}\n", path, m.name,
 			   m.version.to_string(), m.abi_version);
@@ -135,6 +164,17 @@ int inspect_main(std::span<char *const> argv)
 		fmt::print("  signature     {}\n", sig ? fmt::format("{} by key {}", sig->algorithm, sig->key_id) : "none (unsigned)");
 		fmt::print("  verification  {}\n", !checked ? "not checked (give --trust KEY.pub)"
 							    : refusal ? refusal->message : "verified: a host trusting these keys loads it");
+		if (layers) {
+			fmt::print("  sandbox       {}\n", layers->fully_enforced() ? "every layer enforced"
+										: "some layers are degraded or off");
+			std::string table = layers->to_string();
+			for (std::size_t at = 0; at < table.size();) {
+				const auto nl = table.find('\n', at);
+				const auto end = nl == std::string::npos ? table.size() : nl;
+				fmt::print("    {}\n", std::string_view(table).substr(at, end - at));
+				at = end + 1;
+			}
+		}
 	}
 	return refusal ? kExitNo : kExitOk;
 }

@@ -81,6 +81,15 @@ expect 0 "verified: a host" -- "$bulkhead" inspect echo.bhb --trust dev.pub
 expect 1 "HASH MISMATCH" -- "$bulkhead" inspect tampered.bhb --trust dev.pub
 expect 0 '"name":"echo".*"key_id":"[0-9a-f]{16}"' -- "$bulkhead" inspect echo.bhb --json
 expect 1 "malformed" -- "$bulkhead" inspect echo.json
+# The layers of a shim really started from the bundle: each one named with
+# its state; seccomp is enforced on every kernel this project supports.
+expect 0 "sandbox +(every layer enforced|some layers are degraded or off)" -- "$bulkhead" inspect echo.bhb --trust dev.pub --sandbox
+expect 0 "seccomp +enforced" -- "$bulkhead" inspect echo.bhb --trust dev.pub --sandbox
+expect 0 '"sandbox":\{"fully_enforced":(true|false),"layers":\[\{"name":' -- "$bulkhead" inspect echo.bhb --trust dev.pub --sandbox --json
+expect 0 '"sandbox":null' -- "$bulkhead" inspect echo.bhb --json
+expect 1 "not signed" -- "$bulkhead" inspect echo-unsigned.bhb --sandbox --trust dev.pub
+expect 0 "seccomp +enforced" -- "$bulkhead" inspect echo-unsigned.bhb --sandbox --dev
+expect 2 "Usage: bulkhead inspect" -- "$bulkhead" inspect echo.bhb --dev
 
 expect 0 "^hello$" -- "$bulkhead" call echo.bhb echo --text hello --trust dev.pub
 echo -n "from stdin" > in.txt
@@ -93,6 +102,8 @@ expect 1 "no operation 'nope'" -- "$bulkhead" call echo.bhb nope --trust dev.pub
 expect 1 "refuses on purpose" -- "$bulkhead" call echo.bhb fail --text x --trust dev.pub
 expect 1 "termination=signal signal=11" -- "$bulkhead" call faulty.bhb segfault --trust dev.pub
 expect 3 "no plugin 'missing.bhb'" -- "$bulkhead" call missing.bhb echo --trust dev.pub
+head -c 200 echo.bhb > truncated.bhb
+expect 4 "malformed" -- "$bulkhead" call truncated.bhb echo --trust dev.pub
 ln -s echo.bhb link.bhb
 expect 4 "symbolic link" -- "$bulkhead" call link.bhb echo --trust dev.pub
 expect 0 '"calls":200,"errors":0' -- "$bulkhead" stats echo.bhb echo --calls 200 --text x --trust dev.pub --json
