@@ -6,11 +6,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <string>
 #include <unistd.h>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include <bulkhead/broker/bundle_verifier.hpp>
+#include <bulkhead/log.hpp>
 
 #include "test_support.hpp"
 
@@ -131,6 +135,78 @@ TEST_CASE("untrusted_tampered_and_bare_plugins_are_refused_before_any_process_st
 	CHECK(u->info().key_id.empty());
 	CHECK(dev->load("bare.so").has_value());
 	CHECK_FALSE(dev->load("tampered.bhb").has_value());
+}
+
+// The broker verifies the bytes it read and hands the shim a sealed copy of
+// exactly those bytes: rewriting the bundle on disk after the load changes
+// nothing that runs, and the plugin's code is mapped from the memfd, never
+// from a path in the plugin root.
+TEST_CASE("the_shim_runs_the_sealed_copy_and_never_the_file_on_disk")
+{
+	Fixture f;
+	f.write(f.root / "echo.bhb", f.bundle(&f.keys.secret_key));
+	auto host = f.host();
+	auto echo = host->load("echo.bhb");
+	REQUIRE_MESSAGE(echo.has_value(), echo.error().to_string());
+	const int pid = echo->info().pid;
+	REQUIRE(pid > 0);
+
+	std::ifstream maps(fmt::format("/proc/{}/maps", pid));
+	REQUIRE(maps.good());
+	bool from_memfd = false;
+	std::string line;
+	while (std::getline(maps, line)) {
+		CHECK_MESSAGE(line.find(f.root.string()) == std::string::npos, line);
+		if (line.find("memfd:bulkhead-payload") != std::string::npos)
+			from_memfd = true;
+	}
+	CHECK(from_memfd);
+
+	// Overwrite the file with garbage: the running plugin is unaffected.
+	f.write(f.root / "echo.bhb", Bytes(4096, 0x5a));
+	auto out = echo->call("echo", as_bytes("still sealed"));
+	REQUIRE_MESSAGE(out.has_value(), out.error().to_string());
+	CHECK(as_string(out.value()) == "still sealed");
+}
+
+TEST_CASE("development_mode_warns_on_every_load_of_an_unsigned_bundle")
+{
+	Fixture f;
+	f.write(f.root / "unsigned.bhb", f.bundle(nullptr));
+	f.write(f.root / "trusted.bhb", f.bundle(&f.keys.secret_key));
+	f.write(f.root / "bare.so", Fixture::echo_so());
+	std::mutex mutex;
+	std::vector<std::string> warnings;
+	log::set_sink([&](log::Level level, std::string_view line) {
+		if (level != log::Level::Warning)
+			return;
+		std::lock_guard lock(mutex);
+		warnings.emplace_back(line);
+	});
+	const auto count = [&](std::string_view needle) {
+		std::lock_guard lock(mutex);
+		int n = 0;
+		for (const auto &w : warnings)
+			n += w.find(needle) != std::string::npos;
+		return n;
+	};
+	{
+		auto dev = f.host(true);
+		CHECK(count("DEVELOPMENT MODE is on") == 1);
+		for (int i = 0; i < 2; ++i) {
+			auto u = dev->load("unsigned.bhb");
+			REQUIRE_MESSAGE(u.has_value(), u.error().to_string());
+		}
+		CHECK(count("loading unsigned.bhb, an UNSIGNED bundle") == 2);
+		auto bare = dev->load("bare.so");
+		REQUIRE_MESSAGE(bare.has_value(), bare.error().to_string());
+		CHECK(count("loading bare.so, a bare plugin file") == 1);
+		// A signed bundle loads without a warning, even in development mode.
+		auto s = dev->load("trusted.bhb");
+		REQUIRE_MESSAGE(s.has_value(), s.error().to_string());
+		CHECK(count("trusted.bhb") == 0);
+	}
+	log::set_sink({});
 }
 
 TEST_CASE("a_manifest_that_lies_about_its_plugin_is_refused_and_its_shim_stopped")
