@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sys/stat.h>
 
+#include <bulkhead/wasm/aot_cache.hpp>
+
 #include "../broker/test_support.hpp"
 #include "module_builder.hpp"
 #include "wasm_test_support.hpp"
@@ -84,6 +86,32 @@ TEST_CASE("second_load_of_a_module_uses_the_cache_without_compiling")
 	struct stat st;
 	REQUIRE(::stat(cache.path.c_str(), &st) == 0);
 	CHECK((st.st_mode & 022) == 0);
+}
+
+// The cache must never hand out native code built from another module, by
+// another toolchain or without the metering the load asked for.
+TEST_CASE("the_cache_key_changes_with_the_module_the_toolchain_and_metering")
+{
+	TempDir dir;
+	auto cache = wasm::AotCache::open(dir.path + "/cache");
+	REQUIRE_MESSAGE(cache.has_value(), cache.error().to_string());
+	const wasm::Toolchain tc{"/usr/bin/wasm2c", "/usr/bin/gcc", "wasm2c 1.0.32; gcc 12.2.0"};
+	wasm::Toolchain other = tc;
+	other.fingerprint = "wasm2c 1.0.32; gcc 12.3.0";
+	const Bytes a = test::bytes("module a");
+	Bytes b = a;
+	b.back() ^= 1; // one bit of the module
+	const std::string base = cache->key(a, tc, false);
+	CHECK(base == cache->key(a, tc, false)); // stable
+	CHECK(base.size() >= 32);
+	CHECK(base != cache->key(b, tc, false));
+	CHECK(base != cache->key(a, other, false));
+	CHECK(base != cache->key(a, tc, true));
+	CHECK(cache->key(a, tc, true) != cache->key(a, other, true));
+	// An absent key is not found, not an error.
+	auto miss = cache->find(base);
+	REQUIRE(miss.has_value());
+	CHECK_FALSE(miss->has_value());
 }
 
 TEST_CASE("a_failing_compiler_is_a_clear_error")

@@ -4,6 +4,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <cstring>
 
 #include "../broker/test_support.hpp"
@@ -140,6 +141,28 @@ TEST_CASE("runaway_loop_traps_at_the_deadline_and_the_instance_still_answers")
 		CHECK(d.error().code == ErrorCode::DeadlineExceeded);
 		CHECK(as_string(ok(plain.call("ping", {}, Deadline::after(5s)))) == "pong");
 		CHECK(plain.alive());
+	}
+}
+
+// The guest's own trap needs the shim to run; a shim that cannot (stopped,
+// starved, wedged in a host function) is the broker's to end: at the call's
+// deadline it kills the shim and says so.
+TEST_CASE("a_wasm_shim_that_cannot_trap_in_time_is_killed_by_the_broker_at_the_deadline")
+{
+	for (auto tier : kTiers) {
+		CAPTURE(tier_name(tier));
+		auto host = test::wasm_host(tier);
+		auto echo = load(*host, "echo", with_run(test::run(tier)));
+		const int pid = echo.info().pid;
+		REQUIRE(pid > 0);
+		REQUIRE(::kill(pid, SIGSTOP) == 0);
+		auto r = echo.call("echo", as_bytes("x"), Deadline::after(300ms));
+		REQUIRE_FALSE(r.has_value());
+		CHECK(r.error().code == ErrorCode::DeadlineExceeded);
+		REQUIRE(echo.wait_exit(10s));
+		REQUIRE(echo.exit_error().has_value());
+		CHECK(echo.exit_error()->termination == Termination::Deadline);
+		CHECK(test::eventually([&] { return ::kill(pid, 0) != 0; }));
 	}
 }
 
