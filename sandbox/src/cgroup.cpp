@@ -92,6 +92,26 @@ void kill_listed(const std::string &dir)
 		::kill(pid, SIGKILL);
 }
 
+// Kills what is left in dir and removes it, by `until`. An emptied
+// cgroup.procs does not mean rmdir succeeds at once: a killed task leaves
+// the cgroup only when its exit completes, so EBUSY is retried.
+bool drain_and_remove(const std::string &dir, std::chrono::steady_clock::time_point until)
+{
+	while (!empty(dir) && std::chrono::steady_clock::now() < until) {
+		kill_listed(dir);
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+	}
+	while (::rmdir(dir.c_str()) != 0) {
+		if (errno != EBUSY || std::chrono::steady_clock::now() >= until) {
+			log::warning("sandbox: cgroup {} could not be removed: {}", dir,
+				     strerrordesc_np(errno));
+			return false;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(5));
+	}
+	return true;
+}
+
 } // namespace
 
 CgroupSet CgroupSet::create(const std::string &parent, const CgroupLimits &limits,
@@ -267,18 +287,8 @@ void CgroupSet::remove()
 		return;
 	kill();
 	const auto until = std::chrono::steady_clock::now() + kEmptyWait;
-	for (const auto &p : paths_) {
-		while (!empty(p) && std::chrono::steady_clock::now() < until) {
-			kill_listed(p);
-			std::this_thread::sleep_for(std::chrono::milliseconds(1));
-		}
-		int tries = 0;
-		while (::rmdir(p.c_str()) != 0 && errno == EBUSY && ++tries < 200)
-			std::this_thread::sleep_for(std::chrono::milliseconds(5));
-		if (::access(p.c_str(), F_OK) == 0)
-			log::warning("sandbox: cgroup {} could not be removed: {}", p,
-				     strerrordesc_np(errno));
-	}
+	for (const auto &p : paths_)
+		drain_and_remove(p, until);
 	paths_.clear();
 	oom_event_.reset();
 	oom_control_.reset();
@@ -310,12 +320,7 @@ void remove_stale_cgroups(const std::string &parent)
 		::closedir(d);
 		for (const auto &s : stale) {
 			write_text(s + "/cgroup.kill", "1");
-			const auto until = std::chrono::steady_clock::now() + kEmptyWait;
-			while (!empty(s) && std::chrono::steady_clock::now() < until) {
-				kill_listed(s);
-				std::this_thread::sleep_for(std::chrono::milliseconds(1));
-			}
-			if (::rmdir(s.c_str()) == 0)
+			if (drain_and_remove(s, std::chrono::steady_clock::now() + kEmptyWait))
 				log::info("sandbox: removed stale cgroup {}", s);
 		}
 	}
