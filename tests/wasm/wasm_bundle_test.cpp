@@ -33,7 +33,7 @@ T ok(Result<T> r)
 	return std::move(r).value();
 }
 
-std::uint32_t u32_at(const Bytes &b, std::size_t at = 0)
+[[maybe_unused]] std::uint32_t u32_at(const Bytes &b, std::size_t at = 0)
 {
 	std::uint32_t v = 0;
 	REQUIRE(b.size() >= at + 4);
@@ -180,6 +180,21 @@ TEST_CASE("a_manifest_memory_limit_under_the_default_wasm_cap_lowers_the_cap_to_
 		INFO(layer->detail);
 		CHECK(layer->detail.find(fmt::format("capped at {} MiB, lowered from 256 MiB", cap / 16)) !=
 		      std::string::npos);
+	}
+}
+
+// Not built under ASan, for the reason given below with the default cap:
+// its allocator's quarantine would be measured, not the cap.
+#if !defined(__SANITIZE_ADDRESS__)
+TEST_CASE("memory_grow_stops_at_the_cap_lowered_for_a_manifest_memory_limit_without_a_kill")
+{
+	SignedWasm w;
+	const std::string bundle = w.pack("hog", R"("memory_bytes": 67108864)"); // 64 MiB
+	for (auto tier : kTiers) {
+		CAPTURE(std::string(tier == TierPolicy::Aot ? "wasm-aot" : "wasm-interp"));
+		auto host = w.host(tier);
+		auto hog = ok(host->load(bundle));
+		const std::uint32_t cap = fitted_pages(tier, 64ull << 20);
 		auto grown = ok(hog.call("grow", {}, Deadline::after(20s)));
 		CHECK(u32_at(grown, 0) <= cap);
 		CHECK(u32_at(grown, 0) > cap - 32); // grew in steps of 16 pages up to it
@@ -188,6 +203,7 @@ TEST_CASE("a_manifest_memory_limit_under_the_default_wasm_cap_lowers_the_cap_to_
 		CHECK(u32_at(ok(hog.call("pages", {}, Deadline::after(5s)))) == u32_at(grown, 0));
 	}
 }
+#endif
 
 TEST_CASE("the_wasm_cap_is_fitted_under_the_sandbox_limit_beside_the_shim")
 {
