@@ -82,6 +82,9 @@ Host::~Host()
 		all.swap(routes_);
 	}
 	for (auto &r : all) {
+		// Under the route's lock, so a restart running on the retirer
+		// thread either finishes first or sees the route unloaded.
+		std::lock_guard change(r->change);
 		r->unloaded.store(true);
 		for (auto *slot : {&r->current, &r->standby})
 			if (auto live = slot->exchange(nullptr))

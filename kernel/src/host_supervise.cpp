@@ -80,11 +80,13 @@ void Host::restart(const std::shared_ptr<detail::Route> &route)
 		schedule_restart(route);
 		return;
 	}
-	route->current.store(std::make_shared<detail::Live>(std::move(started).value(), origin));
+	// The instance just started is checked, not whatever the slot holds
+	// by the time of the check.
+	auto live = std::make_shared<detail::Live>(std::move(started).value(), origin);
+	route->current.store(live);
 	route->restarts.fetch_add(1);
 	detail::set_state(*route, PluginState::Ready);
 	// Died between its start and the swap.
-	auto live = route->current.load();
 	if (!live->instance->alive() && detail::on_current_exit(*route, live->instance->id(), audit_))
 		schedule_restart(route);
 }
