@@ -34,7 +34,10 @@ configure build
 run_suite build
 
 echo "== ASan + UBSan"
-configure build-asan -Db_sanitize=address,undefined -Db_lundef=false
+# At -O0: it compiles about four times faster than -O2 (the ASan build was
+# most of this script's time), and the optimiser cannot fold away the
+# undefined behaviour UBSan is there to see.
+configure build-asan -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=0
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	run_suite build-asan
 
