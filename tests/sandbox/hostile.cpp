@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
@@ -308,6 +309,20 @@ public:
 		if (op == "loop")
 			for (;;)
 				asm volatile("" ::: "memory");
+		if (op == "burn") {
+			// Spins for `name` ms of wall time; answers "<cpu ms> <wall ms>".
+			const auto now = [](clockid_t c) {
+				timespec t{};
+				::clock_gettime(c, &t);
+				return t.tv_sec * 1000L + t.tv_nsec / 1000000;
+			};
+			const long start = now(CLOCK_MONOTONIC), cpu0 = now(CLOCK_PROCESS_CPUTIME_ID);
+			const long ms = std::atol(name.c_str());
+			while (now(CLOCK_MONOTONIC) - start < ms)
+				asm volatile("" ::: "memory");
+			return text(std::to_string(now(CLOCK_PROCESS_CPUTIME_ID) - cpu0) + " " +
+				    std::to_string(now(CLOCK_MONOTONIC) - start));
+		}
 		return bulkhead::sdk::fail(bulkhead::ErrorCode::NotFound, "no such attempt");
 	}
 };
@@ -318,4 +333,4 @@ BULKHEAD_PLUGIN(Hostile, "hostile", "0.1.0", "ok", "syscall", "syscall_in_thread
 		"syscall_after_sigsys_handler", "int80", "x32", "clone3", "threads", "open", "write",
 		"tiocsti", "fds", "dup_high", "environ", "status", "malloc_bomb", "mmap_bomb",
 		"memfd_bomb", "thread_memory_bomb", "helper_memory_bomb", "fork_bomb", "thread_bomb",
-		"loop")
+		"loop", "burn")
