@@ -235,6 +235,12 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 	verify_record.key_id = o.provenance.key_id;
 	verify_record.payload_hash = o.provenance.payload_hash;
 	TRY(detail::audit(audit_, verify_record));
+	// A first load walks the whole lifecycle (DESIGN.md §4); a restart or
+	// a reload starts from the state its route is in.
+	if (route->state.load() == PluginState::Installed) {
+		route->name = verify_record.plugin;
+		detail::set_state(*route, PluginState::Verified);
+	}
 	if (manifest)
 		TRY(apply_manifest_sandbox(*manifest, o));
 
@@ -268,6 +274,8 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 		if (auto r = weak.lock())
 			detail::on_current_death(*r, id);
 	};
+	if (route->state.load() == PluginState::Verified)
+		detail::set_state(*route, PluginState::Starting);
 	auto instance = broker::Instance::start(supervisor_, payload, o, id);
 	if (!instance.has_value()) {
 		detail::audit_or_log(audit_, {broker::AuditEvent::Load, verify_record.plugin, verify_record.version,
@@ -307,7 +315,14 @@ Result<Plugin> Host::load(const std::string &name, LoadOptions load)
 	auto route = std::make_shared<detail::Route>();
 	route->audit = audit_;
 	detail::Origin origin{name, load};
-	auto instance = TRY(start_instance(name, std::move(load), route));
+	auto started = start_instance(name, std::move(load), route);
+	if (!started.has_value()) {
+		// Past verification, the failed start is recorded as an end.
+		if (route->state.load() != PluginState::Installed)
+			detail::set_state(*route, PluginState::Stopped);
+		return Unexpected(std::move(started).error());
+	}
+	auto instance = std::move(started).value();
 	route->name = instance->name();
 	route->current.store(std::make_shared<detail::Live>(std::move(instance), std::move(origin)));
 	detail::set_state(*route, PluginState::Ready);

@@ -92,7 +92,7 @@ struct Route {
 		std::shared_ptr<Live> from, to;
 	};
 	std::atomic<std::shared_ptr<const RolledBack>> rolled_back;
-	std::atomic<PluginState> state{PluginState::Starting};
+	std::atomic<PluginState> state{PluginState::Installed};
 	std::atomic<bool> unloaded{false};
 	// One reload, rollback, restart or unload at a time. Never taken on
 	// the supervisor thread (instance starts wait for that thread).

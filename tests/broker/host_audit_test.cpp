@@ -138,9 +138,14 @@ TEST_CASE("every_install_verify_load_crash_kill_and_unload_is_an_audit_record")
 		all_transitions += t + "\n";
 	// Every lifecycle transition is a record too.
 	const std::vector<std::string> expected_transitions = {
-		"echo starting -> ready",   "echo ready -> draining",  "echo draining -> stopped",
-		"faulty starting -> ready", "faulty ready -> crashed", "faulty starting -> ready",
-		"faulty ready -> crashed",  "faulty starting -> ready", "faulty ready -> crashed",
+		"echo installed -> verified",   "echo verified -> starting",   "echo starting -> ready",
+		"echo ready -> draining",       "echo draining -> stopped",
+		"faulty installed -> verified", "faulty verified -> starting", "faulty starting -> ready",
+		"faulty ready -> crashed",
+		"faulty installed -> verified", "faulty verified -> starting", "faulty starting -> ready",
+		"faulty ready -> crashed",
+		"faulty installed -> verified", "faulty verified -> starting", "faulty starting -> ready",
+		"faulty ready -> crashed",
 	};
 	CHECK_MESSAGE(transitions == expected_transitions, all_transitions);
 	CHECK(all.at(10).record.detail.find("SIGSEGV") != std::string::npos);

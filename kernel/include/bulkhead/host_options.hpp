@@ -111,9 +111,12 @@ struct HostOptions {
 	wasm::RunOptions wasm;
 };
 
-// DESIGN.md §4. A plugin is Ready while an instance serves it; Draining
-// while it is being unloaded; RolledBack once a failed new version was
-// swapped back to its standby (until the next reload).
+// DESIGN.md §4. A first load passes Installed, Verified (its bundle
+// checked) and Starting (its shim spawned) on its way to Ready, each an
+// audit record; a load that fails after verification ends Stopped. A
+// plugin is Ready while an instance serves it; Draining while it is being
+// unloaded; RolledBack once a failed new version was swapped back to its
+// standby (until the next reload).
 enum class PluginState : std::uint8_t {
 	Installed, Verified, Starting, Ready, Draining, Stopped, Crashed, Quarantined, RolledBack,
 };
