@@ -165,22 +165,31 @@ std::uint32_t fitted_pages(TierPolicy tier, std::uint64_t limit)
 	return static_cast<std::uint32_t>(ok(broker::fit_wasm_memory(256ull << 20, limit, growth, note)) / 65536);
 }
 
-TEST_CASE("a_manifest_memory_limit_under_the_default_wasm_cap_lowers_the_cap_to_fit")
+// The hog under a manifest limit of 64 MiB, loaded in each tier; `check`
+// gets it and the cap (in pages) fitted under that limit.
+template<typename Check>
+void with_hog_limited_to_64_mib(Check check)
 {
 	SignedWasm w;
-	const std::string bundle = w.pack("hog", R"("memory_bytes": 67108864)"); // 64 MiB
+	const std::string bundle = w.pack("hog", R"("memory_bytes": 67108864)");
 	for (auto tier : kTiers) {
 		CAPTURE(std::string(tier == TierPolicy::Aot ? "wasm-aot" : "wasm-interp"));
 		auto host = w.host(tier);
 		auto hog = ok(host->load(bundle));
-		const std::uint32_t cap = fitted_pages(tier, 64ull << 20);
+		check(hog, fitted_pages(tier, 64ull << 20));
+	}
+}
+
+TEST_CASE("a_manifest_memory_limit_under_the_default_wasm_cap_lowers_the_cap_to_fit")
+{
+	with_hog_limited_to_64_mib([](Plugin &hog, std::uint32_t cap) {
 		const sandbox::SandboxReport report = hog.sandbox();
 		const auto *layer = report.find("wasm-memory");
 		REQUIRE(layer != nullptr);
 		INFO(layer->detail);
 		CHECK(layer->detail.find(fmt::format("capped at {} MiB, lowered from 256 MiB", cap / 16)) !=
 		      std::string::npos);
-	}
+	});
 }
 
 // Not built under ASan, for the reason given below with the default cap:
@@ -188,20 +197,14 @@ TEST_CASE("a_manifest_memory_limit_under_the_default_wasm_cap_lowers_the_cap_to_
 #if !defined(__SANITIZE_ADDRESS__)
 TEST_CASE("memory_grow_stops_at_the_cap_lowered_for_a_manifest_memory_limit_without_a_kill")
 {
-	SignedWasm w;
-	const std::string bundle = w.pack("hog", R"("memory_bytes": 67108864)"); // 64 MiB
-	for (auto tier : kTiers) {
-		CAPTURE(std::string(tier == TierPolicy::Aot ? "wasm-aot" : "wasm-interp"));
-		auto host = w.host(tier);
-		auto hog = ok(host->load(bundle));
-		const std::uint32_t cap = fitted_pages(tier, 64ull << 20);
+	with_hog_limited_to_64_mib([](Plugin &hog, std::uint32_t cap) {
 		auto grown = ok(hog.call("grow", {}, Deadline::after(20s)));
 		CHECK(u32_at(grown, 0) <= cap);
 		CHECK(u32_at(grown, 0) > cap - 32); // grew in steps of 16 pages up to it
 		CHECK(u32_at(grown, 4) == 0xffffffffu);
 		CHECK(hog.alive());
 		CHECK(u32_at(ok(hog.call("pages", {}, Deadline::after(5s)))) == u32_at(grown, 0));
-	}
+	});
 }
 #endif
 
