@@ -162,3 +162,26 @@ TEST_CASE("a_host_whose_audit_log_cannot_be_opened_is_not_created")
 	REQUIRE_FALSE(h.has_value());
 	CHECK(h.error().message.find("/nonexistent/dir/audit.log") != std::string::npos);
 }
+
+TEST_CASE("a_load_that_fails_after_verification_ends_stopped_in_the_audit_log")
+{
+	char tmpl[] = "/tmp/bulkhead-host-audit-XXXXXX";
+	const fs::path dir = ::mkdtemp(tmpl);
+	const std::string log = dir / "audit.log";
+	{
+		HostOptions o = test::options(); // development mode: a bare file verifies
+		o.audit_log = log;
+		auto host = std::move(Host::create(std::move(o)).value());
+		// Verifies (unsigned, accepted), then the shim finds no entry point.
+		auto noentry = host->load(std::string(BULKHEAD_TEST_FAULTY_DIR) + "/bulkhead-plugin-noentry.so");
+		REQUIRE_FALSE(noentry.has_value());
+	}
+	std::vector<std::string> transitions;
+	for (const auto &e : entries(log))
+		if (e.record.event == AuditEvent::State)
+			transitions.push_back(e.record.detail);
+	const std::vector<std::string> expected = {"installed -> verified", "verified -> starting",
+						   "starting -> stopped"};
+	CHECK(transitions == expected);
+	fs::remove_all(dir);
+}
