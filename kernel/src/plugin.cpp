@@ -97,6 +97,33 @@ void read_proc(int pid, PluginMetrics &m)
 	}
 }
 
+// CPU time of every process of the plugin (mirror, pid 1, the plugin and
+// any helper), from its cgroup v2 group's cpu.stat: the scheduler's exact
+// run time, which even a controller-less cgroup2 mount keeps. /proc's
+// utime and stime are tick samples of one process, and a shim that serves
+// in short bursts can show none. False when no group has one.
+bool read_cgroup_cpu(const std::vector<std::string> &cgroups, PluginMetrics &m)
+{
+	for (const auto &c : cgroups) {
+		std::ifstream in(c + "/cpu.stat");
+		std::string key;
+		std::uint64_t usec = 0;
+		int found = 0;
+		while (in >> key >> usec) {
+			if (key == "user_usec") {
+				m.cpu_user = std::chrono::microseconds(usec);
+				++found;
+			} else if (key == "system_usec") {
+				m.cpu_system = std::chrono::microseconds(usec);
+				++found;
+			}
+		}
+		if (found == 2)
+			return true;
+	}
+	return false;
+}
+
 } // namespace
 
 PluginMetrics Plugin::metrics() const
@@ -108,6 +135,7 @@ PluginMetrics Plugin::metrics() const
 		m.pid = i->pid();
 		m.ring_occupancy = i->ring_occupancy();
 		read_proc(m.pid, m);
+		read_cgroup_cpu(i->sandbox().cgroups, m);
 	}
 	return m;
 }

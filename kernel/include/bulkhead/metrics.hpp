@@ -33,7 +33,9 @@ struct PluginMetrics {
 	LatencyHistogram latency{};
 	std::uint64_t restarts = 0;
 	std::uint64_t reloads = 0;
-	// The serving shim, from /proc; 0 when it is not running.
+	// The serving shim's plugin process, from /proc; 0 when it is not
+	// running. CPU time covers all of the plugin's processes, from its
+	// cgroup v2 group where there is one (else /proc's tick samples).
 	int pid = 0;
 	std::uint64_t rss_bytes = 0;
 	std::chrono::nanoseconds cpu_user{0};
