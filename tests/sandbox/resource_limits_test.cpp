@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Task, CPU and time limits: a memory bomb by a helper process, fork and
-// thread bombs, a CPU cap, an endless loop, and a plugin under its memory cap. The plugin dies
-// whole with its verdict, the host carries on, nothing is left behind.
+// thread bombs, a CPU cap, an endless loop, and a plugin under its memory
+// cap. The plugin dies whole with its verdict, the host carries on, nothing
+// is left behind.
 // The memory bombs, which need a memory cgroup, are memory_limit_test.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include "sandbox_support.hpp"
