@@ -9,6 +9,8 @@
 #include <csignal>
 #include <fstream>
 #include <limits>
+#include <mutex>
+#include <optional>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -43,6 +45,20 @@ uid_t next_uid()
 	static std::atomic<std::uint32_t> sequence{0};
 	const std::uint32_t host = static_cast<std::uint32_t>(::getpid()) & 0x3fff;
 	return kUidBase + (host << 14) + (++sequence & 0x3fff);
+}
+
+// The shim's seccomp program, compiled once per policy (the network grant
+// is its only variable) for the life of the process: libseccomp takes
+// about a millisecond to build one, which every sandboxed start would pay.
+Result<std::string> seccomp_program(const sandbox::ShimSandboxConfig &config)
+{
+	static std::mutex mutex;
+	static std::optional<std::string> compiled[2];
+	std::lock_guard lock(mutex);
+	std::optional<std::string> &slot = compiled[config.network ? 1 : 0];
+	if (!slot)
+		slot = TRY(sandbox::compile_seccomp(config, sp::kControlFd));
+	return *slot;
 }
 
 } // namespace
@@ -92,6 +108,11 @@ Result<void> Instance::prepare_sandbox(std::vector<std::pair<int, int>> &fds,
 		config.cgroup_fds.push_back(number++);
 		keep.push_back(std::move(fd));
 	}
+	const std::string program = TRY(seccomp_program(config));
+	auto sealed = TRY(SealedPayload::seal(as_bytes(program), "seccomp program"));
+	UniqueFd program_fd = TRY(sealed.read_only());
+	fds.emplace_back(program_fd.get(), sp::kSeccompFd);
+	keep.push_back(std::move(program_fd));
 	config.append_to(argv);
 	return {};
 }

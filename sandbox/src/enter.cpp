@@ -208,8 +208,12 @@ Result<SandboxReport> enter(const ShimSandboxConfig &config, const EnterContext 
 	// Descriptor hygiene: only the channel's survive (stdin was pointed
 	// at /dev/null by the shim; stdout and stderr are the broker's log pipe).
 	::close_range(static_cast<unsigned>(context.first_free_fd), ~0u, 0);
+	// The seccomp program's descriptor, the last below first_free_fd, is
+	// closed once the filter is loaded, before any plugin code.
+	const int last_kept =
+		(context.seccomp_fd >= 0 ? context.seccomp_fd : context.first_free_fd) - 1;
 	report.add("descriptors", LayerState::Enforced,
-		   fmt::format("only 0-2 and the channel's 3-{} are open", context.first_free_fd - 1));
+		   fmt::format("only 0-2 and the channel's 3-{} are open", last_kept));
 	TRY(detail::apply_rlimits(config, report));
 	TRY(detail::drop_privileges(report));
 	detail::apply_landlock(config, report);

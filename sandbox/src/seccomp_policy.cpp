@@ -8,8 +8,13 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <initializer_list>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -121,10 +126,33 @@ private:
 	int error_ = 0;
 };
 
+// A whole BPF program from `fd`: whole instructions, at least one, no more
+// than the kernel takes.
+Result<std::string> read_program(int fd, std::string_view what)
+{
+	struct stat st;
+	if (::fstat(fd, &st) != 0)
+		return Unexpected(detail::os_error(fmt::format("reading {}", what), errno));
+	const auto size = static_cast<std::size_t>(st.st_size);
+	if (size == 0 || size % sizeof(struct sock_filter) != 0 ||
+	    size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+		return make_error(ErrorCode::Internal,
+				  fmt::format("sandbox: {} is {} bytes, not a whole BPF program", what,
+					      size));
+	std::string code(size, '\0');
+	for (std::size_t done = 0; done < size;) {
+		const ssize_t n = ::pread(fd, code.data() + done, size - done, static_cast<off_t>(done));
+		if (n <= 0)
+			return Unexpected(detail::os_error(fmt::format("reading {}", what),
+							   n < 0 ? errno : EIO));
+		done += static_cast<std::size_t>(n);
+	}
+	return code;
+}
+
 } // namespace
 
-Result<UniqueFd> install_seccomp(const ShimSandboxConfig &config, const EnterContext &context,
-				 SandboxReport &report)
+Result<std::string> compile_seccomp(const ShimSandboxConfig &config, int control_fd)
 {
 	Policy p;
 	if (!p.get())
@@ -148,7 +176,7 @@ Result<UniqueFd> install_seccomp(const ShimSandboxConfig &config, const EnterCon
 	// No terminal tricks (TIOCSTI); isatty() just says no.
 	p.answer(SCMP_SYS(ioctl), ENOTTY);
 	// abort() and raise() signal the process itself, and nothing else.
-	p.allow_if(SCMP_SYS(tgkill), SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
+	p.allow_if(SCMP_SYS(tgkill), SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(kPluginPid)));
 	// Reading its own limits, never raising them.
 	p.allow_if(SCMP_SYS(prlimit64), SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
 	for (int cmd : kFcntlCommands)
@@ -157,7 +185,7 @@ Result<UniqueFd> install_seccomp(const ShimSandboxConfig &config, const EnterCon
 		p.allow(kNetwork);
 	} else {
 		// Socket calls only on the control socket the broker gave it.
-		const auto control = static_cast<scmp_datum_t>(context.control_fd);
+		const auto control = static_cast<scmp_datum_t>(control_fd);
 		for (int nr : {SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg),
 			       SCMP_SYS(recvmsg)})
 			p.allow_if(nr, SCMP_A0(SCMP_CMP_EQ, control));
@@ -165,12 +193,35 @@ Result<UniqueFd> install_seccomp(const ShimSandboxConfig &config, const EnterCon
 	if (p.error() != 0)
 		return Unexpected(detail::os_error("building the seccomp policy", p.error()));
 
-	int rc = ::seccomp_load(p.get());
-	if (rc < 0)
-		return Unexpected(detail::os_error("seccomp_load", -rc));
-	UniqueFd listener(::seccomp_notify_fd(p.get()));
+	// libseccomp 2.5 exports to a descriptor only.
+	UniqueFd out(::memfd_create("bulkhead-seccomp", MFD_CLOEXEC));
+	if (!out.valid())
+		return Unexpected(detail::os_error("memfd_create", errno));
+	if (int rc = ::seccomp_export_bpf(p.get(), out.get()); rc < 0)
+		return Unexpected(detail::os_error("seccomp_export_bpf", -rc));
+	return read_program(out.get(), "the exported seccomp program");
+}
+
+Result<UniqueFd> install_seccomp(const ShimSandboxConfig &config, const EnterContext &context,
+				 SandboxReport &report)
+{
+	auto program = read_program(context.seccomp_fd, "the broker's seccomp program");
+	::close(context.seccomp_fd);
+	if (!program.has_value())
+		return Unexpected(std::move(program).error());
+	const std::string &code = program.value();
+	if (::getpid() != kPluginPid)
+		return make_error(ErrorCode::Internal,
+				  fmt::format("sandbox: the seccomp program is for pid {}, this is pid {}",
+					      kPluginPid, ::getpid()));
+	struct sock_fprog fprog = {};
+	fprog.len = static_cast<unsigned short>(code.size() / sizeof(struct sock_filter));
+	fprog.filter = reinterpret_cast<struct sock_filter *>(const_cast<char *>(code.data()));
+	// drop_privileges() set no_new_privs, which an unprivileged filter needs.
+	UniqueFd listener(static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+						     SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog)));
 	if (!listener.valid())
-		return make_error(ErrorCode::Internal, "sandbox: the seccomp filter has no listener");
+		return Unexpected(detail::os_error("loading the seccomp filter", errno));
 	report.add("seccomp", LayerState::Enforced,
 		   fmt::format("allowlist{}; other calls notify the broker (plugin killed, call "
 			       "named); clone only for threads, clone3 ENOSYS, ioctl ENOTTY, "

@@ -287,7 +287,7 @@ int main(int argc, char **argv)
 
 	Options options = parse(argc, argv);
 	const bulkhead::sandbox::EnterContext sandbox_context{sp::kLifelineFd, sp::kFirstFreeFd,
-							      sp::kControlFd};
+							      sp::kControlFd, sp::kSeccompFd};
 	bulkhead::sandbox::SandboxReport report;
 	if (options.sandbox.enabled) {
 		// Returns in the plugin process only (pid 2 of a new pid

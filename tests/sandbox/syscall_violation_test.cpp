@@ -5,7 +5,11 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include "sandbox_support.hpp"
 
+#include <linux/filter.h>
+#include <sys/mman.h>
 #include <thread>
+
+#include <bulkhead/sandbox/confine.hpp>
 
 using namespace bulkhead;
 using namespace std::chrono_literals;
@@ -173,6 +177,44 @@ TEST_CASE("ptrace_of_the_host_or_of_another_plugin_is_a_violation")
 	attacker = Unexpected(Error());
 	victim.finish();
 	victim.leaks.check(attacker_report);
+}
+
+// The broker compiles the filter once per policy; the shim only loads it.
+// What reaches install_seccomp that is not a whole program for pid 2 is
+// refused before anything is loaded (so these checks run in this process).
+TEST_CASE("the_brokers_compiled_filter_is_whole_bpf_and_a_malformed_one_is_refused_unloaded")
+{
+	sandbox::ShimSandboxConfig config;
+	auto plain = sandbox::compile_seccomp(config, 3);
+	REQUIRE(plain.has_value());
+	CHECK(plain->size() % sizeof(struct sock_filter) == 0);
+	CHECK(plain->size() / sizeof(struct sock_filter) > 100);
+	config.network = true;
+	auto network = sandbox::compile_seccomp(config, 3);
+	REQUIRE(network.has_value());
+	CHECK(network.value() != plain.value()); // the grant is in the program
+
+	auto install = [](std::string_view bytes) {
+		int fd = ::memfd_create("program", MFD_CLOEXEC);
+		REQUIRE(fd >= 0);
+		REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+		sandbox::EnterContext context;
+		context.seccomp_fd = fd;
+		sandbox::SandboxReport report;
+		auto r = sandbox::install_seccomp({}, context, report);
+		CHECK(::fcntl(fd, F_GETFD) == -1); // closed on every path
+		REQUIRE_FALSE(r.has_value());
+		CHECK(report.layers.empty());
+		return r.error().message;
+	};
+	CHECK(install("") == "sandbox: the broker's seccomp program is 0 bytes, not a whole BPF program");
+	CHECK(install("12345") ==
+	      "sandbox: the broker's seccomp program is 5 bytes, not a whole BPF program");
+	CHECK(install(std::string(8 * 4097, '\0')) ==
+	      "sandbox: the broker's seccomp program is 32776 bytes, not a whole BPF program");
+	// A whole program, but this process is not the plugin process.
+	CHECK(install(plain.value()) ==
+	      "sandbox: the seccomp program is for pid 2, this is pid " + std::to_string(::getpid()));
 }
 
 int main(int argc, char **argv) { return bulkhead::test::run_suite(argc, argv); }

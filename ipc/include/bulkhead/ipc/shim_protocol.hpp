@@ -15,7 +15,8 @@ inline constexpr int kLifelineFd = 7;   // pipe read end: EOF = broker gone
 inline constexpr int kPayloadFd = 8;    // sealed memfd: the plugin's bytes
 inline constexpr int kAotFd = 9;        // sealed memfd: a wasm payload's compiled code (tier A)
 inline constexpr int kStateFd = 10;      // sealed memfd, at a reload: the state handed over
-inline constexpr int kFirstFreeFd = 11; // everything from here is closed
+inline constexpr int kSeccompFd = 11;    // sealed memfd, sandboxed: the compiled seccomp filter
+inline constexpr int kFirstFreeFd = 12; // everything from here is closed
 
 // argv: bulkhead-shim --plugin <label> [--spin-us N] [--wasm-<option> V]...
 // The label only names the plugin in messages; the shim loads what

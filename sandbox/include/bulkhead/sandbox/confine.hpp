@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <sys/types.h>
 
 #include <bulkhead/result.hpp>
 #include <bulkhead/sandbox/report.hpp>
@@ -23,7 +24,12 @@ struct EnterContext {
 	int lifeline_fd = -1;  // EOF or readable: the broker is gone
 	int first_free_fd = 0; // every descriptor from here is closed
 	int control_fd = -1;   // the only socket the plugin may use
+	int seccomp_fd = -1;   // the broker's compiled filter (compile_seccomp)
 };
+
+// The plugin process is always pid 2 of its pid namespace (pid 1's first
+// child), which is what lets the broker compile its filter.
+inline constexpr pid_t kPluginPid = 2;
 
 // Joins the cgroups, drops to the unprivileged uid, enters new user, pid,
 // mount, network, ipc, uts and cgroup namespaces, builds the read-only
@@ -33,9 +39,16 @@ struct EnterContext {
 // processes never return.
 Result<SandboxReport> enter(const ShimSandboxConfig &config, const EnterContext &context);
 
-// The last layer: the seccomp allowlist, whose default action notifies the
-// listener returned here (the broker's, once passed over). Call it when the
-// process is still single-threaded.
+// The seccomp allowlist as a BPF program (struct sock_filter[]), for a
+// plugin process that is kPluginPid and uses `control_fd` as its only
+// socket. Building it costs about a millisecond of libseccomp, so the
+// broker builds it once per policy and hands each shim the result.
+Result<std::string> compile_seccomp(const ShimSandboxConfig &config, int control_fd);
+
+// The last layer: loads the program compile_seccomp made, read from
+// context.seccomp_fd (closed here), whose default action notifies the
+// listener returned here (the broker's, once passed over). Call it in the
+// plugin process while it is still single-threaded.
 Result<UniqueFd> install_seccomp(const ShimSandboxConfig &config, const EnterContext &context,
 				 SandboxReport &report);
 
