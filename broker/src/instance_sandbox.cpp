@@ -47,6 +47,36 @@ uid_t next_uid()
 	return kUidBase + (host << 14) + (++sequence & 0x3fff);
 }
 
+// The child of the spawned shim `pid` that is pid 2 of its pid namespace
+// (the other is pid 1), with a pidfd. The pidfd is taken before the check
+// that it is still that child: a pid read from /proc could have been
+// reused by then, a pidfd cannot change process.
+std::optional<std::pair<pid_t, UniqueFd>> sandboxed_child(pid_t pid)
+{
+	auto status_of = [](pid_t p, std::string_view key) {
+		std::ifstream status(fmt::format("/proc/{}/status", p));
+		std::string line;
+		while (std::getline(status, line))
+			if (line.starts_with(key))
+				return line.substr(key.size());
+		return std::string();
+	};
+	auto last_field = [](const std::string &s) {
+		const auto at = s.find_last_of(" \t");
+		return at == std::string::npos ? s : s.substr(at + 1);
+	};
+	std::ifstream children(fmt::format("/proc/{}/task/{}/children", pid, pid));
+	pid_t child;
+	while (children >> child) {
+		if (last_field(status_of(child, "NSpid:")) != "2")
+			continue;
+		UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
+		if (fd.valid() && last_field(status_of(child, "PPid:")) == std::to_string(pid))
+			return std::make_pair(child, std::move(fd));
+	}
+	return std::nullopt;
+}
+
 // The shim's seccomp program, compiled once per policy (the network grant
 // is its only variable) for the life of the process: libseccomp takes
 // about a millisecond to build one, which every sandboxed start would pay.
@@ -133,15 +163,13 @@ void Instance::take_sandbox_report(const bulkhead::control::Sandboxed &message, 
 		return;
 	}
 	seccomp_listener_ = std::move(listener);
-	// The plugin runs two forks below the spawned process (mirror, pid 1,
-	// pid 2); both forks are done once the shim has sent this message.
-	pid_t p = process_.pid();
-	for (int depth = 0; depth < 2 && p > 0; ++depth) {
-		std::ifstream children(fmt::format("/proc/{}/task/{}/children", p, p));
-		pid_t child = 0;
-		p = children >> child ? child : 0;
+	// The plugin process is a child of the spawned one, beside pid 1, and
+	// exists once the shim has sent this message. Its pidfd is what the
+	// broker kills from now on (ShimProcess::adopt_plugin).
+	if (auto plugin = sandboxed_child(process_.pid())) {
+		plugin_pid_ = plugin->first;
+		process_.adopt_plugin(std::move(plugin->second));
 	}
-	plugin_pid_ = p;
 	std::weak_ptr<Instance> weak = weak_from_this();
 	auto w = watchers_;
 	asio::post(supervisor_->io(), [w, weak, fd = dup_cloexec(seccomp_listener_.get())]() mutable {
@@ -196,7 +224,8 @@ namespace {
 // plugin's resident memory.
 constexpr auto kRssPoll = std::chrono::milliseconds(10);
 
-// Resident bytes of `pid` and its descendants (the mirror, pid 1, pid 2).
+// Resident bytes of `pid` and its descendants (the mirror, pid 1, pid 2;
+// the first two share one address space, counted twice).
 std::uint64_t tree_rss(pid_t pid, int depth = 0)
 {
 	std::uint64_t total = 0;

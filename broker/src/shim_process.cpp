@@ -64,6 +64,7 @@ ShimProcess &ShimProcess::operator=(ShimProcess &&other) noexcept
 		}
 		pid_ = std::exchange(other.pid_, -1);
 		pidfd_ = std::move(other.pidfd_);
+		plugin_pidfd_ = std::move(other.plugin_pidfd_);
 		status_ = std::exchange(other.status_, std::nullopt);
 	}
 	return *this;
@@ -135,7 +136,9 @@ void ShimProcess::kill() const
 {
 	// No check of status_: kill() may race with the reaping thread, and a
 	// signal to a reaped pidfd fails with ESRCH, harmlessly.
-	if (pidfd_.valid())
+	if (plugin_pidfd_.valid())
+		::syscall(SYS_pidfd_send_signal, plugin_pidfd_.get(), SIGKILL, nullptr, 0);
+	else if (pidfd_.valid())
 		::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
 }
 

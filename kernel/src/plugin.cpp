@@ -97,11 +97,12 @@ void read_proc(int pid, PluginMetrics &m)
 	}
 }
 
-// CPU time of every process of the plugin (mirror, pid 1, the plugin and
-// any helper), from its cgroup v2 group's cpu.stat: the scheduler's exact
-// run time, which even a controller-less cgroup2 mount keeps. /proc's
-// utime and stime are tick samples of one process, and a shim that serves
-// in short bursts can show none. False when no group has one.
+// CPU time of the plugin process, all its threads, from its cgroup v2
+// group's cpu.stat (the mirror and pid 1, outside it, do next to nothing
+// and are not counted): the scheduler's exact run time, which even a
+// controller-less cgroup2 mount keeps. /proc's utime and stime are tick
+// samples of one process, and a shim that serves in short bursts can show
+// none. False when no group has one.
 bool read_cgroup_cpu(const std::vector<std::string> &cgroups, PluginMetrics &m)
 {
 	for (const auto &c : cgroups) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The shim's sandbox entry: cgroups, uid, namespaces and the three-process
-// tree (docs/sandbox.md explains why three).
+// tree (docs/sandbox.md explains why three, and why only one is a fork).
 #include <bulkhead/sandbox/confine.hpp>
 
 #include <cerrno>
@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,45 +90,63 @@ Result<void> join_cgroups(const ShimSandboxConfig &config)
 	::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 70);
 }
 
-void close_all_but(int keep)
+#if !defined(__x86_64__)
+#error "pid 1's raw system calls are written for x86-64"
+#endif
+[[gnu::always_inline]] inline long raw_syscall(long nr, long a = 0, long b = 0, long c = 0)
 {
-	if (keep > 3)
-		::close_range(3, static_cast<unsigned>(keep - 1), 0);
-	::close_range(static_cast<unsigned>(keep + 1), ~0u, 0);
+	long ret;
+	asm volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+	return ret;
 }
 
-// The process the broker spawned, after pid 1 is forked: waits for the
-// plugin's end as pid 1 reports it, and mirrors it.
-[[noreturn]] void run_mirror(pid_t init, int status_fd)
+// pid 1 of the new pid namespace. It shares the spawned process's memory
+// (CLONE_VM: creating it copies no page tables, where a fork of the shim
+// costs a millisecond here), so it makes raw system calls only: no libc
+// call that could write errno or take a lock in the memory it shares, and
+// no sanitizer runtime, whose per-thread state would be the spawned
+// process's. The namespace lives as long as it does, and it lives as long
+// as the spawned process holds the pipe's other end. It has no orphans to
+// reap: the plugin process, its only possible source, cannot create one.
+[[gnu::no_sanitize("address", "undefined", "thread")]] int run_init(void *arg)
 {
-	close_all_but(status_fd);
-	int status = 0;
-	ssize_t n;
-	do
-		n = ::read(status_fd, &status, sizeof status);
-	while (n < 0 && errno == EINTR);
-	int init_status = 0;
-	while (::waitpid(init, &init_status, 0) < 0 && errno == EINTR) {
+	const int alive = static_cast<int>(reinterpret_cast<long>(arg));
+	raw_syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+	raw_syscall(SYS_close_range, 0, alive - 1, 0);
+	raw_syscall(SYS_close_range, alive + 1, ~0u, 0);
+	char byte;
+	while (raw_syscall(SYS_read, alive, reinterpret_cast<long>(&byte), 1) == -EINTR) {
 	}
-	mirror(n == sizeof status ? status : init_status);
+	raw_syscall(SYS_exit, 0);
+	return 0;
 }
 
-// pid 1 of the new pid namespace: reaps until the plugin process ends,
-// hands its status to the mirror, and exits (which ends the namespace).
-[[noreturn]] void run_init(pid_t worker, int status_fd)
+alignas(64) char init_stack[4096];
+
+// The process the broker spawned, once pid 1 and the plugin process exist:
+// waits for the plugin's end, ends pid 1 (and with it the namespace),
+// reaps it, and mirrors the plugin's end. The broker kills the plugin
+// process, never this one first, so nothing of the shim outlives it.
+[[noreturn]] void run_mirror(pid_t init, int init_alive, pid_t worker)
 {
-	close_all_but(status_fd);
+	// Not dumpable: that flag belongs to the memory this process and
+	// pid 1 share (the plugin process has its own copy, dropped later).
 	::prctl(PR_SET_DUMPABLE, 0);
-	for (;;) {
-		int status = 0;
-		pid_t p = ::waitpid(-1, &status, 0);
-		if (p == worker) {
-			[[maybe_unused]] ssize_t n = ::write(status_fd, &status, sizeof status);
-			::_exit(0);
+	if (init_alive > 0)
+		::close_range(0, static_cast<unsigned>(init_alive - 1), 0);
+	::close_range(static_cast<unsigned>(init_alive + 1), ~0u, 0);
+	int status = 0;
+	while (::waitpid(worker, &status, 0) < 0) {
+		if (errno != EINTR) {
+			status = 70 << 8; // cannot happen: the plugin process is our child
+			break;
 		}
-		if (p < 0 && errno == ECHILD)
-			::_exit(70);
 	}
+	::close(init_alive);
+	::kill(init, SIGKILL);
+	while (::waitpid(init, nullptr, 0) < 0 && errno == EINTR) {
+	}
+	mirror(status);
 }
 
 const char *describe_namespaces(bool network)
@@ -141,7 +160,6 @@ const char *describe_namespaces(bool network)
 Result<SandboxReport> enter(const ShimSandboxConfig &config, const EnterContext &context)
 {
 	SandboxReport report;
-	TRY(join_cgroups(config));
 
 	// An unprivileged uid first: a root broker's child that only entered
 	// a user namespace would keep kuid 0 on every object it can reach.
@@ -165,8 +183,9 @@ Result<SandboxReport> enter(const ShimSandboxConfig &config, const EnterContext 
 	// The maps below are written through /proc/self, which a changed
 	// credential made root-owned; dumpable again until the plugin runs.
 	::prctl(PR_SET_DUMPABLE, 1);
-	int flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
-		    CLONE_NEWCGROUP;
+	// The cgroup namespace comes later, from the plugin process once it
+	// is in its groups, so that they are its root.
+	int flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
 	if (!config.network)
 		flags |= CLONE_NEWNET;
 	if (::unshare(flags) != 0)
@@ -178,31 +197,46 @@ Result<SandboxReport> enter(const ShimSandboxConfig &config, const EnterContext 
 	report.add("namespaces", config.network ? LayerState::Degraded : LayerState::Enforced,
 		   describe_namespaces(config.network));
 
-	int sp[2];
-	if (::pipe2(sp, O_CLOEXEC) != 0)
+	// pid 1 first (the namespace's first process is its init), then the
+	// plugin process, both children of this one.
+	int alive[2];
+	if (::pipe2(alive, O_CLOEXEC) != 0)
 		return Unexpected(os_error("pipe2", errno));
-	const pid_t init = ::fork();
-	if (init < 0)
-		return Unexpected(os_error("fork (pid 1)", errno));
-	if (init > 0) {
-		::close(sp[1]);
-		run_mirror(init, sp[0]);
+	const pid_t init = ::clone(run_init, init_stack + sizeof init_stack, CLONE_VM | SIGCHLD,
+				   reinterpret_cast<void *>(static_cast<long>(alive[0])));
+	if (init < 0) {
+		const int err = errno;
+		::close(alive[0]);
+		::close(alive[1]);
+		return Unexpected(os_error("clone (pid 1)", err));
 	}
-	::close(sp[0]);
+	::close(alive[0]);
+	const pid_t worker = ::fork();
+	if (worker < 0) {
+		const int err = errno;
+		::close(alive[1]);
+		::kill(init, SIGKILL);
+		::waitpid(init, nullptr, 0);
+		return Unexpected(os_error("fork (plugin process)", err));
+	}
+	if (worker > 0)
+		run_mirror(init, alive[1], worker);
+	::close(alive[1]);
 	die_with_parent(context.lifeline_fd);
+	// A spawned process that died before the prctl left this one to pid 1
+	// (its parent is outside the namespace, where getppid() says 0).
+	if (::getppid() != 0)
+		::_exit(71);
+	// Only the plugin process is in the plugin's groups: a kill of the
+	// groups ends it, and the spawned process reaps it and follows.
+	TRY(join_cgroups(config));
+	if (::unshare(CLONE_NEWCGROUP) != 0)
+		return Unexpected(os_error("unshare (cgroup namespace)", errno));
 	TRY(detail::build_root(config));
 	report.add("filesystem", LayerState::Enforced,
 		   fmt::format("read-only tmpfs root: /usr, /lib*, /etc/ld.so.cache, own /proc{}{}",
 			       config.read_paths.empty() ? "" : ", granted: ",
 			       fmt::join(config.read_paths, ", ")));
-
-	const pid_t worker = ::fork();
-	if (worker < 0)
-		return Unexpected(os_error("fork (plugin process)", errno));
-	if (worker > 0)
-		run_init(worker, sp[1]);
-	::close(sp[1]);
-	die_with_parent(context.lifeline_fd);
 	::setsid();
 
 	// Descriptor hygiene: only the channel's survive (stdin was pointed

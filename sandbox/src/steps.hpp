@@ -15,7 +15,7 @@ Error os_error(std::string_view what, int err);
 Result<void> write_file(const char *path, std::string_view text);
 
 // Mount namespace: a tmpfs root with read-only binds of what the plugin
-// needs, a fresh proc, pivot_root, the root made read-only. Run by pid 1
+// needs, a fresh proc, pivot_root, the root made read-only. Run by pid 2
 // of the new pid namespace (proc must be mounted from inside it).
 Result<void> build_root(const ShimSandboxConfig &config);
 

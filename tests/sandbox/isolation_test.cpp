@@ -76,23 +76,33 @@ TEST_CASE("the_plugin_runs_with_an_unprivileged_uid_no_capabilities_and_seccomp"
 	CHECK(field(status, "Seccomp") == "2");
 	CHECK(field(status, "Pid") == "2"); // pid 2 of its own pid namespace
 
-	// Seen from the host: every process of the plugin (the ones in its
-	// cgroup) runs under a uid that is not root, and not the host's.
+	// Seen from the host: the plugin process is the only one in its
+	// groups; it, the spawned process that mirrors it (its parent) and
+	// pid 1 (their other child) all run under a uid that is not root, and
+	// not the host's.
+	const std::string plugin = std::to_string(s.plugin->info().pid);
 	std::string procs;
 	for (const auto &c : s.report.cgroups)
 		if (c.find("/pids/") != std::string::npos || c.find("/memory/") != std::string::npos)
 			procs = slurp(c + "/cgroup.procs");
-	std::istringstream in(procs);
-	int pid, count = 0;
-	while (in >> pid) {
-		++count;
-		const std::string uid = field(slurp("/proc/" + std::to_string(pid) + "/status"), "Uid");
+	CHECK(procs == plugin + "\n");
+	const std::string mirror = field(slurp("/proc/" + plugin + "/status"), "PPid");
+	std::istringstream in(slurp("/proc/" + mirror + "/task/" + mirror + "/children"));
+	std::vector<std::string> tree = {mirror};
+	for (std::string child; in >> child;)
+		tree.push_back(child);
+	CHECK(tree.size() == 3); // mirror, pid 1, plugin
+	for (const auto &pid : tree) {
+		const std::string status = slurp("/proc/" + pid + "/status");
+		const std::string uid = field(status, "Uid");
 		CAPTURE(pid);
 		CHECK_FALSE(uid.empty());
 		CHECK(std::atoll(uid.c_str()) != 0);
 		CHECK(std::atoll(uid.c_str()) != static_cast<long long>(::getuid()));
+		if (pid != mirror) // pid 1 and pid 2 of the plugin's namespace
+			CHECK((field(status, "NSpid").ends_with("\t1") ||
+			       field(status, "NSpid").ends_with("\t2")));
 	}
-	CHECK(count == 3); // mirror, pid 1, plugin
 	s.finish();
 }
 

@@ -125,6 +125,33 @@ inline bool no_children()
 
 inline std::string text(const Bytes &b) { return std::string(b.begin(), b.end()); }
 
+// A sandboxed shim's processes, seen from the plugin process `plugin`: it,
+// its parent (the spawned process that mirrors it) and that one's other
+// child (pid 1 of the plugin's namespace).
+inline std::vector<pid_t> shim_processes(pid_t plugin)
+{
+	std::vector<pid_t> tree = {plugin};
+	std::ifstream status("/proc/" + std::to_string(plugin) + "/status");
+	std::string key;
+	pid_t mirror = 0;
+	while (status >> key)
+		if (key == "PPid:" && status >> mirror)
+			break;
+	if (mirror <= 0)
+		return tree;
+	tree.push_back(mirror);
+	const std::string m = std::to_string(mirror);
+	std::ifstream children("/proc/" + m + "/task/" + m + "/children");
+	for (pid_t child; children >> child;)
+		if (child != plugin)
+			tree.push_back(child);
+	return tree;
+}
+
+// Not running and not a zombie: reaped by the shim's own processes, not
+// left to the host's init.
+inline bool gone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+
 // Snapshots the host's descriptors and mounts; check() asserts that
 // nothing of a sandboxed plugin is left once its host is gone.
 class Leaks {
@@ -156,6 +183,7 @@ struct Sandboxed {
 		REQUIRE_MESSAGE(p.has_value(), p.error().to_string());
 		this->plugin = std::make_unique<Plugin>(p.value());
 		report = this->plugin->sandbox();
+		processes = shim_processes(this->plugin->info().pid);
 	}
 	std::string call(std::string_view op, std::string_view payload = {},
 			 std::chrono::milliseconds deadline = 10s)
@@ -170,12 +198,18 @@ struct Sandboxed {
 		plugin.reset();
 		host.reset();
 		leaks.check(report);
+		CHECK(processes.size() == 3); // plugin, mirror, pid 1
+		for (pid_t p : processes) {
+			CAPTURE(p);
+			CHECK(gone(p));
+		}
 	}
 
 	Leaks leaks; // before the host exists
 	std::unique_ptr<Host> host;
 	std::unique_ptr<Plugin> plugin;
 	sandbox::SandboxReport report;
+	std::vector<pid_t> processes; // the shim's, taken at load
 };
 
 // A call that must kill the plugin for a sandbox violation naming `syscall`.

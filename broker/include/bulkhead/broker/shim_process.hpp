@@ -47,7 +47,14 @@ public:
 	bool reaped() const { return status_.has_value(); }
 	const std::optional<ExitStatus> &status() const { return status_; }
 
-	// SIGKILL through the pidfd: no PID-reuse race. Harmless once exited.
+	// A sandboxed shim's plugin process, a child of this one that this one
+	// reaps and mirrors (docs/sandbox.md). From here kill() signals it, and
+	// this process follows once it has reaped it: killed first, this one
+	// would leave its children to the host's init to reap.
+	void adopt_plugin(UniqueFd pidfd) { plugin_pidfd_ = std::move(pidfd); }
+
+	// SIGKILL through a pidfd (the plugin process's once adopted, else
+	// this one's): no PID-reuse race. Harmless once exited.
 	void kill() const;
 	// Reaps if the process has exited; never blocks.
 	std::optional<ExitStatus> try_reap();
@@ -57,6 +64,7 @@ public:
 private:
 	pid_t pid_ = -1;
 	UniqueFd pidfd_;
+	UniqueFd plugin_pidfd_;
 	std::optional<ExitStatus> status_;
 };
 

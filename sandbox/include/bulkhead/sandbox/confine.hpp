@@ -5,8 +5,10 @@
 // Process model (docs/sandbox.md): enter() turns the shim into three
 // processes. The one the broker spawned stays in the host's pid namespace
 // and mirrors the plugin's end (exit status or signal) as its own; pid 1 of
-// the new pid namespace only reaps; pid 2 returns from enter() and runs the
-// plugin. Only pid 2 ever runs plugin code.
+// the new pid namespace (a CLONE_VM child of it, raw system calls only)
+// keeps the namespace alive; pid 2, its one fork, joins the cgroups,
+// returns from enter() and runs the plugin. Only pid 2 ever runs plugin
+// code, and only pid 2 is in the plugin's cgroups.
 #pragma once
 
 #include <cstdint>
@@ -27,14 +29,15 @@ struct EnterContext {
 	int seccomp_fd = -1;   // the broker's compiled filter (compile_seccomp)
 };
 
-// The plugin process is always pid 2 of its pid namespace (pid 1's first
-// child), which is what lets the broker compile its filter.
+// The plugin process is always pid 2 of its pid namespace (forked right
+// after pid 1), which is what lets the broker compile its filter.
 inline constexpr pid_t kPluginPid = 2;
 
-// Joins the cgroups, drops to the unprivileged uid, enters new user, pid,
-// mount, network, ipc, uts and cgroup namespaces, builds the read-only
-// root, forks as described above, then (in pid 2) applies rlimits,
-// descriptor hygiene, Landlock, no_new_privs and the capability drop.
+// Drops to the unprivileged uid, enters new user, pid, mount, network, ipc
+// and uts namespaces, creates the processes described above, then (in
+// pid 2) joins the cgroups, enters a cgroup namespace, builds the
+// read-only root and applies rlimits, descriptor hygiene, Landlock,
+// no_new_privs and the capability drop.
 // Returns in pid 2 only, with the state of each layer. The other two
 // processes never return.
 Result<SandboxReport> enter(const ShimSandboxConfig &config, const EnterContext &context);
