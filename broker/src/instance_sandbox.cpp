@@ -80,12 +80,12 @@ std::optional<std::pair<pid_t, UniqueFd>> sandboxed_child(pid_t pid)
 // The shim's seccomp program, compiled once per policy (the network grant
 // is its only variable) for the life of the process: libseccomp takes
 // about a millisecond to build one, which every sandboxed start would pay.
-Result<std::string> seccomp_program(const sandbox::ShimSandboxConfig &config)
+Result<Bytes> seccomp_program(const sandbox::ShimSandboxConfig &config)
 {
 	static std::mutex mutex;
-	static std::optional<std::string> compiled[2];
+	static std::optional<Bytes> compiled[2];
 	std::lock_guard lock(mutex);
-	std::optional<std::string> &slot = compiled[config.network ? 1 : 0];
+	std::optional<Bytes> &slot = compiled[config.network ? 1 : 0];
 	if (!slot)
 		slot = TRY(sandbox::compile_seccomp(config, sp::kControlFd));
 	return *slot;
@@ -138,8 +138,8 @@ Result<void> Instance::prepare_sandbox(std::vector<std::pair<int, int>> &fds,
 		config.cgroup_fds.push_back(number++);
 		keep.push_back(std::move(fd));
 	}
-	const std::string program = TRY(seccomp_program(config));
-	auto sealed = TRY(SealedPayload::seal(as_bytes(program), "seccomp program"));
+	const Bytes program = TRY(seccomp_program(config));
+	auto sealed = TRY(SealedPayload::seal(program, "seccomp program"));
 	UniqueFd program_fd = TRY(sealed.read_only());
 	fds.emplace_back(program_fd.get(), sp::kSeccompFd);
 	keep.push_back(std::move(program_fd));

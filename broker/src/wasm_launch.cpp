@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <bulkhead/log.hpp>
+#include <bulkhead/read_exact.hpp>
 #include <bulkhead/wasm/import_policy.hpp>
 #include <bulkhead/wasm/meter.hpp>
 #include <bulkhead/wasm/module_info.hpp>
@@ -21,18 +22,7 @@ namespace {
 
 Result<Bytes> read_payload(const SealedPayload &payload)
 {
-	Bytes bytes(payload.size());
-	std::size_t done = 0;
-	while (done < bytes.size()) {
-		ssize_t n = ::pread(payload.fd(), bytes.data() + done, bytes.size() - done,
-				    static_cast<off_t>(done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return Unexpected(errno_error("read the payload memfd", n < 0 ? errno : EIO));
-		done += static_cast<std::size_t>(n);
-	}
-	return bytes;
+	return read_exact(payload.fd(), payload.size(), 0, "the payload memfd");
 }
 
 } // namespace

@@ -19,6 +19,8 @@
 
 #include <fmt/format.h>
 
+#include <bulkhead/read_exact.hpp>
+
 #include "steps.hpp"
 
 namespace bulkhead::sandbox {
@@ -128,7 +130,7 @@ private:
 
 // A whole BPF program from `fd`: whole instructions, at least one, no more
 // than the kernel takes.
-Result<std::string> read_program(int fd, std::string_view what)
+Result<Bytes> read_program(int fd, std::string_view what)
 {
 	struct stat st;
 	if (::fstat(fd, &st) != 0)
@@ -139,20 +141,12 @@ Result<std::string> read_program(int fd, std::string_view what)
 		return make_error(ErrorCode::Internal,
 				  fmt::format("sandbox: {} is {} bytes, not a whole BPF program", what,
 					      size));
-	std::string code(size, '\0');
-	for (std::size_t done = 0; done < size;) {
-		const ssize_t n = ::pread(fd, code.data() + done, size - done, static_cast<off_t>(done));
-		if (n <= 0)
-			return Unexpected(detail::os_error(fmt::format("reading {}", what),
-							   n < 0 ? errno : EIO));
-		done += static_cast<std::size_t>(n);
-	}
-	return code;
+	return read_exact(fd, size, 0, what);
 }
 
 } // namespace
 
-Result<std::string> compile_seccomp(const ShimSandboxConfig &config, int control_fd)
+Result<Bytes> compile_seccomp(const ShimSandboxConfig &config, int control_fd)
 {
 	Policy p;
 	if (!p.get())
@@ -209,14 +203,14 @@ Result<UniqueFd> install_seccomp(const ShimSandboxConfig &config, const EnterCon
 	::close(context.seccomp_fd);
 	if (!program.has_value())
 		return Unexpected(std::move(program).error());
-	const std::string &code = program.value();
+	const Bytes &code = program.value();
 	if (::getpid() != kPluginPid)
 		return make_error(ErrorCode::Internal,
 				  fmt::format("sandbox: the seccomp program is for pid {}, this is pid {}",
 					      kPluginPid, ::getpid()));
 	struct sock_fprog fprog = {};
 	fprog.len = static_cast<unsigned short>(code.size() / sizeof(struct sock_filter));
-	fprog.filter = reinterpret_cast<struct sock_filter *>(const_cast<char *>(code.data()));
+	fprog.filter = reinterpret_cast<struct sock_filter *>(const_cast<std::uint8_t *>(code.data()));
 	// drop_privileges() set no_new_privs, which an unprivileged filter needs.
 	UniqueFd listener(static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
 						     SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog)));

@@ -21,6 +21,7 @@
 #include <bulkhead/ipc/control.hpp>
 #include <bulkhead/ipc/shim_protocol.hpp>
 #include <bulkhead/ipc/shm_channel.hpp>
+#include <bulkhead/read_exact.hpp>
 #include <bulkhead/sandbox/confine.hpp>
 #include <bulkhead/sdk/plugin_abi.h>
 
@@ -150,17 +151,11 @@ bulkhead::Bytes read_handed_state()
 	bulkhead::Bytes state;
 	struct stat st{};
 	if (::fstat(sp::kStateFd, &st) == 0 && st.st_size > 0) {
-		state.resize(static_cast<std::size_t>(st.st_size));
-		std::size_t done = 0;
-		while (done < state.size()) {
-			ssize_t n = ::pread(sp::kStateFd, state.data() + done, state.size() - done,
-					    static_cast<off_t>(done));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				fatal("cannot read the state handed over by the previous version");
-			done += static_cast<std::size_t>(n);
-		}
+		auto read = bulkhead::read_exact(sp::kStateFd, static_cast<std::size_t>(st.st_size), 0,
+						 "handed-over state");
+		if (!read.has_value())
+			fatal("cannot read the state handed over by the previous version");
+		state = std::move(read).value();
 	}
 	::close(sp::kStateFd);
 	return state;

@@ -194,7 +194,7 @@ TEST_CASE("the_brokers_compiled_filter_is_whole_bpf_and_a_malformed_one_is_refus
 	REQUIRE(network.has_value());
 	CHECK(network.value() != plain.value()); // the grant is in the program
 
-	auto install = [](std::string_view bytes) {
+	auto install = [](ByteView bytes) {
 		int fd = ::memfd_create("program", MFD_CLOEXEC);
 		REQUIRE(fd >= 0);
 		REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
@@ -207,10 +207,10 @@ TEST_CASE("the_brokers_compiled_filter_is_whole_bpf_and_a_malformed_one_is_refus
 		CHECK(report.layers.empty());
 		return r.error().message;
 	};
-	CHECK(install("") == "sandbox: the broker's seccomp program is 0 bytes, not a whole BPF program");
-	CHECK(install("12345") ==
+	CHECK(install(as_bytes("")) == "sandbox: the broker's seccomp program is 0 bytes, not a whole BPF program");
+	CHECK(install(as_bytes("12345")) ==
 	      "sandbox: the broker's seccomp program is 5 bytes, not a whole BPF program");
-	CHECK(install(std::string(8 * 4097, '\0')) ==
+	CHECK(install(Bytes(8 * 4097, 0)) ==
 	      "sandbox: the broker's seccomp program is 32776 bytes, not a whole BPF program");
 	// A whole program, but this process is not the plugin process.
 	CHECK(install(plain.value()) ==

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <bulkhead/ipc/shim_protocol.hpp>
+#include <bulkhead/read_exact.hpp>
 #include <bulkhead/wasm/module_info.hpp>
 #include <bulkhead/wasm/options.hpp>
 #include <bulkhead/wasm_sdk/abi.h>
@@ -66,17 +67,7 @@ Result<Bytes> read_fd(int fd)
 	struct stat st;
 	if (::fstat(fd, &st) != 0)
 		return Unexpected(errno_error("fstat payload", errno));
-	Bytes b(static_cast<std::size_t>(st.st_size));
-	std::size_t done = 0;
-	while (done < b.size()) {
-		ssize_t n = ::pread(fd, b.data() + done, b.size() - done, static_cast<off_t>(done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return Unexpected(errno_error("read payload", n < 0 ? errno : EIO));
-		done += static_cast<std::size_t>(n);
-	}
-	return b;
+	return read_exact(fd, static_cast<std::size_t>(st.st_size), 0, "payload");
 }
 
 // A NUL-terminated string at `ptr` in guest memory, at most 4 KiB.

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include <bulkhead/read_exact.hpp>
 #include <bulkhead/unique_fd.hpp>
 
 #include "aot_glue.hpp"
@@ -198,18 +199,7 @@ Result<std::optional<Bytes>> AotCache::find(const std::string &key) const
 	if (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022))
 		return make_error(ErrorCode::PermissionDenied,
 				  fmt::format("cached object {} is not a private regular file", path));
-	Bytes bytes(static_cast<std::size_t>(st.st_size));
-	std::size_t done = 0;
-	while (done < bytes.size()) {
-		ssize_t n = ::pread(fd.get(), bytes.data() + done, bytes.size() - done,
-				    static_cast<off_t>(done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return Unexpected(errno_error("read " + path, n < 0 ? errno : EIO));
-		done += static_cast<std::size_t>(n);
-	}
-	return std::optional<Bytes>(std::move(bytes));
+	return std::optional<Bytes>(TRY(read_exact(fd.get(), static_cast<std::size_t>(st.st_size), 0, path)));
 }
 
 Result<Bytes> AotCache::get(ByteView module, const AotShape &shape, bool metered,

@@ -15,6 +15,7 @@
 #include <string>
 #include <sys/types.h>
 
+#include <bulkhead/bytes.hpp>
 #include <bulkhead/result.hpp>
 #include <bulkhead/sandbox/report.hpp>
 #include <bulkhead/sandbox/shim_config.hpp>
@@ -46,7 +47,7 @@ Result<SandboxReport> enter(const ShimSandboxConfig &config, const EnterContext 
 // plugin process that is kPluginPid and uses `control_fd` as its only
 // socket. Building it costs about a millisecond of libseccomp, so the
 // broker builds it once per policy and hands each shim the result.
-Result<std::string> compile_seccomp(const ShimSandboxConfig &config, int control_fd);
+Result<Bytes> compile_seccomp(const ShimSandboxConfig &config, int control_fd);
 
 // The last layer: loads the program compile_seccomp made, read from
 // context.seccomp_fd (closed here), whose default action notifies the
