@@ -7,8 +7,8 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
-#include <limits>
 #include <mutex>
 #include <optional>
 #include <linux/seccomp.h>
@@ -47,20 +47,24 @@ uid_t next_uid()
 	return kUidBase + (host << 14) + (++sequence & 0x3fff);
 }
 
+// What follows `key` ("VmRSS:") on its line of /proc/<pid>/status; empty
+// when the process or the line is not there.
+std::string proc_status(pid_t pid, std::string_view key)
+{
+	std::ifstream status(fmt::format("/proc/{}/status", pid));
+	std::string line;
+	while (std::getline(status, line))
+		if (line.starts_with(key))
+			return line.substr(key.size());
+	return std::string();
+}
+
 // The child of the spawned shim `pid` that is pid 2 of its pid namespace
 // (the other is pid 1), with a pidfd. The pidfd is taken before the check
 // that it is still that child: a pid read from /proc could have been
 // reused by then, a pidfd cannot change process.
 std::optional<std::pair<pid_t, UniqueFd>> sandboxed_child(pid_t pid)
 {
-	auto status_of = [](pid_t p, std::string_view key) {
-		std::ifstream status(fmt::format("/proc/{}/status", p));
-		std::string line;
-		while (std::getline(status, line))
-			if (line.starts_with(key))
-				return line.substr(key.size());
-		return std::string();
-	};
 	auto last_field = [](const std::string &s) {
 		const auto at = s.find_last_of(" \t");
 		return at == std::string::npos ? s : s.substr(at + 1);
@@ -68,10 +72,10 @@ std::optional<std::pair<pid_t, UniqueFd>> sandboxed_child(pid_t pid)
 	std::ifstream children(fmt::format("/proc/{}/task/{}/children", pid, pid));
 	pid_t child;
 	while (children >> child) {
-		if (last_field(status_of(child, "NSpid:")) != "2")
+		if (last_field(proc_status(child, "NSpid:")) != "2")
 			continue;
 		UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
-		if (fd.valid() && last_field(status_of(child, "PPid:")) == std::to_string(pid))
+		if (fd.valid() && last_field(proc_status(child, "PPid:")) == std::to_string(pid))
 			return std::make_pair(child, std::move(fd));
 	}
 	return std::nullopt;
@@ -228,20 +232,8 @@ constexpr auto kRssPoll = std::chrono::milliseconds(10);
 // the first two share one address space, counted twice).
 std::uint64_t tree_rss(pid_t pid, int depth = 0)
 {
-	std::uint64_t total = 0;
-	{
-		std::ifstream status(fmt::format("/proc/{}/status", pid));
-		std::string key;
-		while (status >> key) {
-			if (key == "VmRSS:") {
-				std::uint64_t kib = 0;
-				status >> kib;
-				total += kib << 10;
-				break;
-			}
-			status.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-		}
-	}
+	// "   1234 kB"; strtoull skips the blanks and stops at the unit.
+	std::uint64_t total = std::strtoull(proc_status(pid, "VmRSS:").c_str(), nullptr, 10) << 10;
 	std::ifstream children(fmt::format("/proc/{}/task/{}/children", pid, pid));
 	pid_t child;
 	while (depth < 4 && children >> child)

@@ -16,30 +16,8 @@
 using namespace bulkhead;
 using namespace std::chrono_literals;
 
-namespace {
-
-// "Name:\tvalue..." of a /proc/<pid>/status text.
-std::string field(const std::string &status, const std::string &name)
-{
-	std::istringstream in(status);
-	std::string line;
-	while (std::getline(in, line))
-		if (line.starts_with(name + ":")) {
-			auto v = line.substr(name.size() + 1);
-			return v.substr(v.find_first_not_of(" \t"));
-		}
-	return "";
-}
-
-std::string slurp(const std::string &path)
-{
-	std::ifstream in(path);
-	std::stringstream s;
-	s << in.rdbuf();
-	return s.str();
-}
-
-} // namespace
+using test::field;
+using test::slurp;
 
 TEST_CASE("every_layer_is_reported_and_each_missing_feature_says_why")
 {

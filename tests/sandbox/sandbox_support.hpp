@@ -8,10 +8,12 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <dirent.h>
 #include <fstream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -125,23 +127,40 @@ inline bool no_children()
 
 inline std::string text(const Bytes &b) { return std::string(b.begin(), b.end()); }
 
+// "Name:\tvalue..." of a /proc/<pid>/status text.
+inline std::string field(const std::string &status, const std::string &name)
+{
+	std::istringstream in(status);
+	std::string line;
+	while (std::getline(in, line))
+		if (line.starts_with(name + ":")) {
+			auto v = line.substr(name.size() + 1);
+			return v.substr(v.find_first_not_of(" \t"));
+		}
+	return "";
+}
+
+inline std::string slurp(const std::string &path)
+{
+	std::ifstream in(path);
+	std::stringstream s;
+	s << in.rdbuf();
+	return s.str();
+}
+
 // A sandboxed shim's processes, seen from the plugin process `plugin`: it,
 // its parent (the spawned process that mirrors it) and that one's other
 // child (pid 1 of the plugin's namespace).
 inline std::vector<pid_t> shim_processes(pid_t plugin)
 {
 	std::vector<pid_t> tree = {plugin};
-	std::ifstream status("/proc/" + std::to_string(plugin) + "/status");
-	std::string key;
-	pid_t mirror = 0;
-	while (status >> key)
-		if (key == "PPid:" && status >> mirror)
-			break;
+	const pid_t mirror =
+		std::atoi(field(slurp("/proc/" + std::to_string(plugin) + "/status"), "PPid").c_str());
 	if (mirror <= 0)
 		return tree;
 	tree.push_back(mirror);
 	const std::string m = std::to_string(mirror);
-	std::ifstream children("/proc/" + m + "/task/" + m + "/children");
+	std::istringstream children(slurp("/proc/" + m + "/task/" + m + "/children"));
 	for (pid_t child; children >> child;)
 		if (child != plugin)
 			tree.push_back(child);
