@@ -22,6 +22,9 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
+// Before each timed step: see kReloadUsage.
+constexpr auto kSettle = 20ms;
+
 constexpr std::string_view kReloadUsage = R"(Usage: bulkhead bench reload [--json] [--quick] [--samples N]
 
 Reloads the echo plugin (its file warm in the page cache) and measures:
@@ -32,6 +35,9 @@ Reloads the echo plugin (its file warm in the page cache) and measures:
                                       warm standby (automatic rollback)
   failed_calls_during_reloads  calls  calls that failed while two threads
                                       called without pause through N reloads
+Each timed step comes on a quiet host: 20 ms pass, untimed, before it, so
+that the spare shim a start leads to (HostOptions::spare_shim) is spawned
+before the next start or kill is timed.
 Baselines in the same run:
   load_cold                    ns     Host::load of the same plugin (no swap)
   call_hot                     ns     one call to a running instance
@@ -62,6 +68,7 @@ Result<std::vector<Measurement>> run(std::size_t samples)
 	std::vector<double> load, hot, swap, rollback;
 	auto plugin = TRY(host->load(so));
 	for (std::size_t i = 0; i < samples; ++i) {
+		std::this_thread::sleep_for(kSettle);
 		auto t0 = Clock::now();
 		auto extra = TRY(host->load(so));
 		load.push_back(elapsed_ns(t0, Clock::now()));
@@ -72,6 +79,7 @@ Result<std::vector<Measurement>> run(std::size_t samples)
 		hot.push_back(elapsed_ns(t1, Clock::now()));
 
 		const std::uint64_t before = plugin.info().instance;
+		std::this_thread::sleep_for(kSettle);
 		auto t2 = Clock::now();
 		TRY(host->reload(plugin, so));
 		swap.push_back(TRY(first_answer_after(plugin, t2, before)));
@@ -79,6 +87,7 @@ Result<std::vector<Measurement>> run(std::size_t samples)
 		// The new one dies; the standby (`before`) takes over by itself.
 		const std::uint64_t doomed = plugin.info().instance;
 		TRY(plugin.call("echo", as_bytes("x"), Deadline::after(1s)));
+		std::this_thread::sleep_for(kSettle);
 		auto t3 = Clock::now();
 		plugin.kill();
 		rollback.push_back(TRY(first_answer_after(plugin, t3, doomed)));

@@ -50,16 +50,6 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	inst->name_ = payload.label(); // until the shim names it
 	inst->channel_ = TRY(ipc::ShmCallChannel::create(options.geometry, options.host_wait));
 
-	int sv[2];
-	if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		return Unexpected(errno_error("socketpair", errno));
-	inst->control_ = UniqueFd(sv[0]);
-	UniqueFd shim_control(sv[1]);
-	int lp[2];
-	if (::pipe2(lp, O_CLOEXEC) != 0)
-		return Unexpected(errno_error("pipe2", errno));
-	UniqueFd lifeline_read(lp[0]);
-	inst->lifeline_ = UniqueFd(lp[1]);
 	UniqueFd payload_fd = TRY(payload.read_only());
 	// The state a reload hands over, sealed like the payload.
 	UniqueFd state_fd;
@@ -95,11 +85,9 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	if (wasm)
 		spec.argv.insert(spec.argv.end(), wasm->args.begin(), wasm->args.end());
 	const ipc::PeerFds peer = inst->channel_->peer_fds();
-	spec.fds = {{shim_control.get(), sp::kControlFd},
-		    {peer.host_region, sp::kHostRegionFd},
+	spec.fds = {{peer.host_region, sp::kHostRegionFd},
 		    {peer.shim_region, sp::kShimRegionFd},
 		    {peer.notify, sp::kNotifyFd},
-		    {lifeline_read.get(), sp::kLifelineFd},
 		    {payload_fd.get(), sp::kPayloadFd},
 		    {output_write.get(), STDOUT_FILENO},
 		    {output_write.get(), STDERR_FILENO}};
@@ -113,9 +101,7 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	TRY(inst->prepare_sandbox(spec.fds, spec.argv, sandbox_fds, guard_bytes));
 	if (wasm && !wasm->memory_note.empty())
 		inst->report_.add("wasm-memory", sandbox::LayerState::Enforced, wasm->memory_note);
-	inst->process_ = TRY(inst->supervisor_->run_sync([&] { return ShimProcess::spawn(spec); }));
-	shim_control.reset();
-	lifeline_read.reset();
+	TRY(inst->launch(spec));
 	payload_fd.reset();
 	output_write.reset();
 	state_fd.reset();
@@ -127,6 +113,10 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	inst->watch_sandbox();
 
 	auto hs = inst->handshake(payload.label(), options);
+	// The next start's spare, spawned now that this one no longer needs
+	// the CPU for its own start.
+	if (inst->uses_spares(executable))
+		inst->supervisor_->refill_spare(executable);
 	if (!hs.has_value())
 		return Unexpected(inst->annotate(std::move(hs).error()));
 	inst->name_output();
@@ -140,6 +130,38 @@ Result<std::shared_ptr<Instance>> Instance::start(std::shared_ptr<Supervisor> su
 	log::info("plugin {} {} instance {} ready (pid {})", inst->name_, inst->version_, id,
 		  inst->pid());
 	return inst;
+}
+
+// A spare shim when one is ready (spare_shim.hpp), else a new process.
+Result<void> Instance::launch(SpawnSpec &spec)
+{
+	if (uses_spares(spec.executable)) {
+		if (auto spare = supervisor_->take_spare(spec.executable)) {
+			auto started = SpareShim::assign(std::move(spare).value(), spec);
+			if (started.has_value()) {
+				process_ = std::move(started->process);
+				control_ = std::move(started->control);
+				lifeline_ = std::move(started->lifeline);
+				return {};
+			}
+			log::debug("the spare shim refused its start ({}); spawning afresh",
+				   started.error().to_string());
+		}
+	}
+	int sv[2];
+	if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return Unexpected(errno_error("socketpair", errno));
+	UniqueFd control(sv[0]), shim_control(sv[1]);
+	int lp[2];
+	if (::pipe2(lp, O_CLOEXEC) != 0)
+		return Unexpected(errno_error("pipe2", errno));
+	UniqueFd lifeline_read(lp[0]), lifeline(lp[1]);
+	spec.fds.emplace_back(shim_control.get(), sp::kControlFd);
+	spec.fds.emplace_back(lifeline_read.get(), sp::kLifelineFd);
+	process_ = TRY(supervisor_->run_sync([&] { return ShimProcess::spawn(spec); }));
+	control_ = std::move(control);
+	lifeline_ = std::move(lifeline);
+	return {};
 }
 
 Result<void> Instance::handshake(const std::string &plugin_path, const InstanceOptions &options)

@@ -48,20 +48,31 @@ std::string_view schema_hash() { return BULKHEAD_SCHEMA_HASH; }
 
 Result<void> send(int fd, ByteView message, Deadline deadline, int pass)
 {
+	if (pass < 0)
+		return send(fd, message, deadline, std::span<const int>());
+	return send(fd, message, deadline, std::span<const int>(&pass, 1));
+}
+
+Result<void> send(int fd, ByteView message, Deadline deadline, std::span<const int> pass)
+{
+	if (pass.size() > kMaxPassed)
+		return make_error(ErrorCode::InvalidArgument,
+				  fmt::format("{} descriptors for one control message; at most {} pass",
+					      pass.size(), kMaxPassed));
 	for (;;) {
 		struct iovec iov = {const_cast<std::uint8_t *>(message.data()), message.size()};
-		alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+		alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassed)] = {};
 		struct msghdr msg = {};
 		msg.msg_iov = &iov;
 		msg.msg_iovlen = 1;
-		if (pass >= 0) {
+		if (!pass.empty()) {
 			msg.msg_control = control;
-			msg.msg_controllen = sizeof control;
+			msg.msg_controllen = CMSG_SPACE(sizeof(int) * pass.size());
 			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 			c->cmsg_level = SOL_SOCKET;
 			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int));
-			std::memcpy(CMSG_DATA(c), &pass, sizeof pass);
+			c->cmsg_len = CMSG_LEN(sizeof(int) * pass.size());
+			std::memcpy(CMSG_DATA(c), pass.data(), sizeof(int) * pass.size());
 		}
 		ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == static_cast<ssize_t>(message.size()))
@@ -82,10 +93,19 @@ Result<void> send(int fd, ByteView message, Deadline deadline, int pass)
 
 Result<Bytes> receive(int fd, Deadline deadline, UniqueFd *passed)
 {
+	std::vector<UniqueFd> all;
+	auto r = receive(fd, deadline, all);
+	if (passed && !all.empty())
+		*passed = std::move(all.front());
+	return r;
+}
+
+Result<Bytes> receive(int fd, Deadline deadline, std::vector<UniqueFd> &passed)
+{
 	Bytes buffer(kMaxMessage);
 	for (;;) {
 		struct iovec iov = {buffer.data(), buffer.size()};
-		alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+		alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassed)];
 		struct msghdr msg = {};
 		msg.msg_iov = &iov;
 		msg.msg_iovlen = 1;
@@ -102,10 +122,7 @@ Result<Bytes> receive(int fd, Deadline deadline, UniqueFd *passed)
 					int received;
 					std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int),
 						    sizeof received);
-					if (passed && !passed->valid())
-						passed->reset(received);
-					else
-						::close(received);
+					passed.emplace_back(received);
 				}
 			}
 		if (n > 0) {

@@ -186,6 +186,7 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 	o.geometry = options_.geometry;
 	o.host_wait.spin = options_.host_spin;
 	o.shim_spin = options_.shim_spin;
+	o.spare_shim = options_.spare_shim;
 	o.start_deadline = options_.start_deadline;
 	o.init_deadline = load.init_deadline.count() ? load.init_deadline : options_.init_deadline;
 	o.shutdown_deadline = load.shutdown_deadline.count() ? load.shutdown_deadline : options_.shutdown_deadline;

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -242,6 +243,48 @@ void send_sandboxed(const bulkhead::sandbox::SandboxReport &report, bulkhead::Un
 		::_exit(sp::kExitBrokerGone);
 }
 
+// A spare waits here for the start it is given (shim_protocol.hpp): it
+// puts the Assign's descriptors at their numbers and returns its command
+// line, to go on with as if it had been spawned with it.
+std::vector<std::string> await_assignment()
+{
+	// Received descriptors move above every number they are to take
+	// first, so that placing one never closes another still needed.
+	constexpr int kStagingFloor = 100;
+	std::vector<bulkhead::UniqueFd> passed;
+	auto msg = bulkhead::ipc::control::receive(sp::kControlFd, Deadline::never(), passed);
+	if (!msg.has_value())
+		::_exit(sp::kExitBrokerGone);
+	const auto *assign = bulkhead::ipc::control::root(msg.value())->body_as_Assign();
+	if (!assign || !assign->argv() || assign->argv()->size() == 0)
+		fatal("a spare shim was sent something other than an Assign with a command line");
+	const auto *numbers = assign->fds();
+	const std::size_t named = numbers ? numbers->size() : 0;
+	if (named != passed.size())
+		fatal(fmt::format("an Assign names {} descriptors and carried {}", named, passed.size()));
+	std::vector<bulkhead::UniqueFd> staged;
+	for (const auto &fd : passed) {
+		staged.emplace_back(::fcntl(fd.get(), F_DUPFD_CLOEXEC, kStagingFloor));
+		if (!staged.back().valid())
+			fatal(fmt::format("fcntl(F_DUPFD_CLOEXEC) of an assigned descriptor: {}",
+					  std::strerror(errno)));
+	}
+	passed.clear();
+	for (std::size_t i = 0; i < staged.size(); ++i) {
+		const int to = numbers->Get(static_cast<flatbuffers::uoffset_t>(i));
+		if (to < 0 || to >= kStagingFloor || to == sp::kControlFd || to == sp::kLifelineFd)
+			fatal(fmt::format("an Assign asks for descriptor number {}", to));
+		// dup2 onto a different number clears FD_CLOEXEC on the copy.
+		if (::dup2(staged[i].get(), to) < 0)
+			fatal(fmt::format("dup2 of an assigned descriptor to {}: {}", to,
+					  std::strerror(errno)));
+	}
+	std::vector<std::string> argv;
+	for (const auto *a : *assign->argv())
+		argv.emplace_back(a ? a->str() : std::string());
+	return argv;
+}
+
 void send_simple(ctl::Body type, flatbuffers::Offset<void> body,
 		 flatbuffers::FlatBufferBuilder &fbb)
 {
@@ -269,6 +312,18 @@ int main(int argc, char **argv)
 	::prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (broker_gone())
 		::_exit(sp::kExitBrokerGone);
+	// A spare has been exec'd and linked ahead of need; it goes on from
+	// here with the command line and descriptors of the start it is given.
+	std::vector<std::string> assigned;
+	std::vector<char *> assigned_argv;
+	if (argc == 2 && std::string_view(argv[1]) == sp::kSpareFlag) {
+		assigned = await_assignment();
+		for (auto &a : assigned)
+			assigned_argv.push_back(a.data());
+		assigned_argv.push_back(nullptr);
+		argc = static_cast<int>(assigned.size());
+		argv = assigned_argv.data();
+	}
 	// stdin leads nowhere; stdout and stderr are the broker's pipe into
 	// the host's log (line by line, tagged, rate-limited), which carries
 	// the shim's and the plugin's output and the SDK's log calls.

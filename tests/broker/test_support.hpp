@@ -6,9 +6,15 @@
 #include <thread>
 
 #include <cerrno>
+#include <cstdlib>
 #include <dirent.h>
+#include <fstream>
+#include <iterator>
+#include <set>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
 
 #include <bulkhead/host.hpp>
 
@@ -49,6 +55,67 @@ inline bool no_children()
 {
 	siginfo_t info{};
 	return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD;
+}
+
+// This process's children, running or zombie, from /proc.
+inline std::vector<pid_t> children()
+{
+	std::vector<pid_t> out;
+	DIR *d = ::opendir("/proc");
+	if (!d)
+		return out;
+	while (auto *e = ::readdir(d)) {
+		const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+		if (pid <= 0)
+			continue;
+		std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
+		std::string stat((std::istreambuf_iterator<char>(in)), {});
+		// pid (comm) state ppid: comm may hold spaces, so from its ')'.
+		const auto close = stat.rfind(')');
+		if (close == std::string::npos)
+			continue;
+		char state = 0;
+		int ppid = 0;
+		if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 &&
+		    ppid == ::getpid())
+			out.push_back(pid);
+	}
+	::closedir(d);
+	return out;
+}
+
+// The descriptor numbers open in process `pid`.
+inline std::set<int> open_fds_of(pid_t pid)
+{
+	std::set<int> out;
+	if (DIR *d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
+		while (auto *e = ::readdir(d))
+			if (e->d_name[0] != '.')
+				out.insert(std::atoi(e->d_name));
+		::closedir(d);
+	}
+	return out;
+}
+
+// True when `pid` is an idle spare shim (broker/spare_shim.hpp): started
+// as `bulkhead-shim --spare` and holding only stdio, its control socket
+// and its lifeline — nothing of any plugin.
+inline bool idle_spare(pid_t pid)
+{
+	std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+	std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+	const std::string tail = std::string("\0--spare\0", 9);
+	return cmdline.size() > tail.size() &&
+	       cmdline.compare(cmdline.size() - tail.size(), tail.size(), tail) == 0 &&
+	       open_fds_of(pid) == std::set<int>{0, 1, 2, 3, 7};
+}
+
+// The children of a live host once its plugins are gone: none, or the one
+// idle spare shim it keeps for the next start.
+inline bool no_children_but_a_spare()
+{
+	const auto left = children();
+	return left.empty() || (left.size() == 1 && idle_spare(left.front()));
 }
 
 // Polls `done` every 5 ms for up to 10 s: for what happens on another

@@ -199,7 +199,7 @@ TEST_CASE("unloading_a_plugin_others_depend_on_is_refused_unless_cascading")
 	REQUIRE_MESSAGE(cascade.has_value(), cascade.error().to_string());
 	CHECK(ext.registry().size() == 0);
 	CHECK(host->plugins().empty());
-	CHECK(test::eventually([] { return test::no_children(); }));
+	CHECK(test::eventually([] { return test::no_children_but_a_spare(); }));
 }
 
 TEST_CASE("shutdown_runs_in_reverse_dependency_order_and_reports_every_error")

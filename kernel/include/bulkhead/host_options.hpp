@@ -67,6 +67,12 @@ struct HostOptions {
 	std::chrono::microseconds host_spin{100};
 	// How long an idle shim spins before it sleeps.
 	std::chrono::microseconds shim_spin{50};
+	// Once a native plugin has started, keep one spare shim process
+	// spawned (exec'd and linked, holding nothing of any plugin) for the
+	// next load, reload or restart, which then skips spawn, exec and
+	// linking: about half an unsandboxed start here. Costs one idle
+	// process (~2 MiB resident). Off: every start spawns.
+	bool spare_shim = true;
 	std::chrono::milliseconds start_deadline{10'000};
 	std::chrono::milliseconds init_deadline{5'000};
 	std::chrono::milliseconds shutdown_deadline{5'000};

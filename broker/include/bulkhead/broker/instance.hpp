@@ -45,6 +45,7 @@ struct InstanceOptions {
 	ipc::Geometry geometry;
 	ipc::WaitPolicy host_wait;                         // host spin before sleeping
 	std::chrono::microseconds shim_spin{50};           // shim spin before sleeping
+	bool spare_shim = true;                            // start in a spare; keep one ready
 	std::chrono::milliseconds start_deadline{10'000};  // spawn to Hello
 	std::chrono::milliseconds init_deadline{5'000};    // the plugin's init hook
 	std::chrono::milliseconds shutdown_deadline{5'000};
@@ -133,6 +134,12 @@ private:
 	struct OutputPump;
 	Instance() = default;
 	Result<void> handshake(const std::string &plugin_path, const InstanceOptions &options);
+	// Gives process_, control_ and lifeline_ their shim, as `spec` says.
+	Result<void> launch(SpawnSpec &spec);
+	bool uses_spares(const std::string &executable) const
+	{
+		return options_.spare_shim && executable == options_.shim_path;
+	}
 	void watch();
 	void on_exit();
 	void on_control_hangup();

@@ -6,12 +6,17 @@
 #pragma once
 
 #include <future>
+#include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <type_traits>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+
+#include <bulkhead/broker/spare_shim.hpp>
 
 namespace bulkhead::broker {
 
@@ -40,10 +45,28 @@ public:
 		return result.get();
 	}
 
+	// The spare shim of `executable`, if one is ready and still alive; a
+	// start that takes it should call refill_spare() once it has its own
+	// process. Any thread.
+	std::optional<SpareShim> take_spare(const std::string &executable);
+	// Spawns a spare of `executable` in the background, unless one is
+	// there already: on a thread of its own, which lives as long as this
+	// one (PR_SET_PDEATHSIG), so that a spawn (a millisecond or two here)
+	// never delays the death watch this thread keeps. A spawn that fails is logged (debug)
+	// and leaves no spare: the next start spawns as if spares were off.
+	void refill_spare(const std::string &executable);
+
 private:
 	boost::asio::io_context io_;
 	boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
 	std::thread thread_;
+
+	std::mutex spare_mutex_;
+	std::optional<SpareShim> spare_; // killed and reaped when destroyed
+	bool refilling_ = false;
+	boost::asio::io_context spare_io_;
+	boost::asio::executor_work_guard<boost::asio::io_context::executor_type> spare_work_;
+	std::thread spare_thread_;
 };
 
 } // namespace bulkhead::broker

@@ -23,6 +23,11 @@ inline constexpr int kFirstFreeFd = 12; // everything from here is closed
 // kPayloadFd holds. The --wasm- options are wasm/.../options.hpp's.
 inline constexpr const char *kPluginFlag = "--plugin";
 inline constexpr const char *kSpinFlag = "--spin-us";
+// argv of a spare: bulkhead-shim --spare, with only kControlFd and
+// kLifelineFd (and /dev/null as 0-2). It waits for an Assign message
+// (control.fbs), puts the descriptors it carries at their numbers and
+// goes on as if spawned with the Assign's argv.
+inline constexpr const char *kSpareFlag = "--spare";
 
 // A request with this operation index is a health ping: the shim answers
 // it with an empty success without calling the plugin.

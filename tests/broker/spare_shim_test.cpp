@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+// Spare shims with real processes: a host that has started a plugin keeps
+// one idle shim for the next start, the next start runs in it, a spare that
+// died idle is replaced without failing a start, a spare refuses an Assign
+// it cannot honour, and nothing of a spare outlives its host.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <unistd.h>
+
+#include <bulkhead/broker/spare_shim.hpp>
+#include <bulkhead/ipc/control.hpp>
+#include <bulkhead/ipc/shim_protocol.hpp>
+
+#include "test_support.hpp"
+
+using namespace bulkhead;
+using namespace std::chrono_literals;
+namespace sp = ipc::shim_protocol;
+
+namespace {
+
+// The host's one idle spare, once it has spawned it; 0 if none came.
+pid_t the_spare()
+{
+	pid_t found = 0;
+	test::eventually([&] {
+		for (pid_t pid : test::children())
+			if (test::idle_spare(pid))
+				found = pid;
+		return found != 0;
+	});
+	return found;
+}
+
+// The process the broker started for `p`: a sandboxed plugin runs in a
+// child of it (docs/sandbox.md), which PluginInfo::pid names.
+pid_t started_process(const Plugin &p)
+{
+	const pid_t pid = p.info().pid;
+	std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+	for (std::string line; std::getline(in, line);)
+		if (line.rfind("PPid:", 0) == 0) {
+			const pid_t parent = std::atoi(line.c_str() + 5);
+			return parent == ::getpid() ? pid : parent;
+		}
+	return 0;
+}
+
+bool answers(Plugin &p)
+{
+	auto r = p.call("echo", as_bytes("spare"), Deadline::after(5s));
+	return r.has_value() && std::string(r->begin(), r->end()) == "spare";
+}
+
+} // namespace
+
+TEST_CASE("the_next_start_runs_in_the_spare_and_a_new_spare_follows")
+{
+	{
+		auto host = std::move(Host::create(test::options()).value());
+		// None before the first start: a host that loads nothing costs nothing.
+		CHECK(test::children().empty());
+		auto first = host->load(test::plugin("echo"));
+		REQUIRE_MESSAGE(first.has_value(), first.error().to_string());
+		const pid_t spare = the_spare();
+		REQUIRE(spare != 0);
+
+		auto second = host->load(test::plugin("echo"));
+		REQUIRE_MESSAGE(second.has_value(), second.error().to_string());
+		CHECK(started_process(second.value()) == spare);
+		CHECK(answers(second.value()));
+		CHECK_FALSE(test::idle_spare(spare)); // it holds a channel now
+
+		// A reload starts in the next one.
+		const pid_t next = the_spare();
+		REQUIRE(next != 0);
+		CHECK(next != spare);
+		REQUIRE(host->reload(first.value(), test::plugin("echo")).has_value());
+		CHECK(started_process(first.value()) == next);
+		CHECK(answers(first.value()));
+		CHECK(the_spare() != 0);
+	}
+	// The host is gone and the spare with it, reaped.
+	CHECK(test::no_children());
+}
+
+TEST_CASE("a_spare_that_died_idle_is_replaced_and_the_start_spawns_afresh")
+{
+	{
+		auto host = std::move(Host::create(test::options()).value());
+		auto first = host->load(test::plugin("echo"));
+		REQUIRE(first.has_value());
+		const pid_t spare = the_spare();
+		REQUIRE(spare != 0);
+		REQUIRE(::kill(spare, SIGKILL) == 0);
+		// Dead, not yet reaped: the start finds out and spawns.
+		REQUIRE(test::eventually([&] { return !test::idle_spare(spare); }));
+
+		auto second = host->load(test::plugin("echo"));
+		REQUIRE_MESSAGE(second.has_value(), second.error().to_string());
+		CHECK(started_process(second.value()) != spare);
+		CHECK(answers(second.value()));
+		const pid_t next = the_spare();
+		CHECK(next != 0);
+		CHECK(next != spare);
+	}
+	CHECK(test::no_children());
+}
+
+TEST_CASE("with_spare_shim_off_no_process_waits_between_starts")
+{
+	HostOptions o = test::options();
+	o.spare_shim = false;
+	auto host = std::move(Host::create(std::move(o)).value());
+	auto plugin = host->load(test::plugin("echo"));
+	REQUIRE(plugin.has_value());
+	CHECK(test::children().size() == 1);
+	host->unload(plugin.value());
+	CHECK(test::eventually([] { return test::no_children(); }));
+}
+
+TEST_CASE("a_spare_refuses_an_assign_it_cannot_honour_and_names_why")
+{
+	const int fds_before = test::open_fds();
+	// A descriptor number the broker keeps for itself: refused before
+	// anything is sent, and the spare is reaped.
+	{
+		auto spare = broker::SpareShim::spawn(BULKHEAD_TEST_SHIM);
+		REQUIRE_MESSAGE(spare.has_value(), spare.error().to_string());
+		broker::SpawnSpec spec;
+		spec.argv = {BULKHEAD_TEST_SHIM, sp::kPluginFlag, "x"};
+		spec.fds = {{STDIN_FILENO, sp::kControlFd}};
+		auto started = broker::SpareShim::assign(std::move(spare).value(), spec);
+		REQUIRE_FALSE(started.has_value());
+		CHECK(started.error().message == "a spare shim already has descriptor 3");
+	}
+	CHECK(test::no_children());
+
+	// A number past those a shim is given: the spare says so and exits.
+	{
+		auto spare = broker::SpareShim::spawn(BULKHEAD_TEST_SHIM);
+		REQUIRE(spare.has_value());
+		broker::SpawnSpec spec;
+		spec.argv = {BULKHEAD_TEST_SHIM, sp::kPluginFlag, "x"};
+		spec.fds = {{STDIN_FILENO, 150}};
+		auto started = broker::SpareShim::assign(std::move(spare).value(), spec);
+		REQUIRE_MESSAGE(started.has_value(), started.error().to_string());
+		auto fatal = ipc::control::receive(started->control.get(), Deadline::after(10s));
+		REQUIRE_MESSAGE(fatal.has_value(), fatal.error().to_string());
+		const auto *m = ipc::control::root(fatal.value());
+		REQUIRE(m->body_type() == control::Body::Fatal);
+		CHECK(m->body_as_Fatal()->message()->str() == "an Assign asks for descriptor number 150");
+		const broker::ExitStatus status = started->process.reap();
+		CHECK_FALSE(status.signaled);
+		CHECK(status.status == sp::kExitStartFailed);
+	}
+	CHECK(test::no_children());
+	CHECK(test::open_fds() == fds_before);
+}
