@@ -48,6 +48,23 @@ pid_t started_process(const Plugin &p)
 	return 0;
 }
 
+// The network namespace process `pid` is in.
+std::string network_of(pid_t pid)
+{
+	char target[64] = {};
+	const std::string link = "/proc/" + std::to_string(pid) + "/ns/net";
+	return ::readlink(link.c_str(), target, sizeof target - 1) > 0 ? target : "";
+}
+
+// Each layer's name and state, in order.
+std::vector<std::pair<std::string, sandbox::LayerState>> layers(const Plugin &p)
+{
+	std::vector<std::pair<std::string, sandbox::LayerState>> out;
+	for (const auto &l : p.sandbox().layers)
+		out.emplace_back(l.name, l.state);
+	return out;
+}
+
 bool answers(Plugin &p)
 {
 	auto r = p.call("echo", as_bytes("spare"), Deadline::after(5s));
@@ -83,6 +100,36 @@ TEST_CASE("the_next_start_runs_in_the_spare_and_a_new_spare_follows")
 		CHECK(the_spare() != 0);
 	}
 	// The host is gone and the spare with it, reaped.
+	CHECK(test::no_children());
+}
+
+TEST_CASE("a_start_in_a_spare_is_sandboxed_as_a_spawned_one_is")
+{
+	// The hostile suite starts each plugin in a new host, so spawned;
+	// here the same layers must hold for a start in a spare.
+	const std::string host_network = network_of(::getpid());
+	REQUIRE_FALSE(host_network.empty());
+	{
+		auto host = std::move(Host::create(test::options()).value());
+		auto spawned = host->load(test::plugin("echo"));
+		REQUIRE(spawned.has_value());
+		const pid_t spare = the_spare();
+		REQUIRE(spare != 0);
+		auto in_spare = host->load(test::plugin("echo"));
+		REQUIRE(in_spare.has_value());
+		REQUIRE(started_process(in_spare.value()) == spare);
+
+		CHECK(layers(in_spare.value()) == layers(spawned.value()));
+		const sandbox::SandboxReport report = in_spare->sandbox(); // a copy: keep it
+		const auto *seccomp = report.find("seccomp");
+		REQUIRE(seccomp != nullptr);
+		CHECK(seccomp->state == sandbox::LayerState::Enforced);
+		const std::string own = network_of(in_spare->info().pid);
+		CHECK_FALSE(own.empty());
+		CHECK(own != host_network);
+		CHECK(own != network_of(spawned->info().pid));
+		CHECK(answers(in_spare.value()));
+	}
 	CHECK(test::no_children());
 }
 
