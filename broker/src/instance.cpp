@@ -148,19 +148,12 @@ Result<void> Instance::launch(SpawnSpec &spec)
 				   started.error().to_string());
 		}
 	}
-	int sv[2];
-	if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		return Unexpected(errno_error("socketpair", errno));
-	UniqueFd control(sv[0]), shim_control(sv[1]);
-	int lp[2];
-	if (::pipe2(lp, O_CLOEXEC) != 0)
-		return Unexpected(errno_error("pipe2", errno));
-	UniqueFd lifeline_read(lp[0]), lifeline(lp[1]);
-	spec.fds.emplace_back(shim_control.get(), sp::kControlFd);
-	spec.fds.emplace_back(lifeline_read.get(), sp::kLifelineFd);
+	ShimLinks links = TRY(ShimLinks::create());
+	spec.fds.emplace_back(links.shim_control.get(), sp::kControlFd);
+	spec.fds.emplace_back(links.lifeline_read.get(), sp::kLifelineFd);
 	process_ = TRY(supervisor_->run_sync([&] { return ShimProcess::spawn(spec); }));
-	control_ = std::move(control);
-	lifeline_ = std::move(lifeline);
+	control_ = std::move(links.control);
+	lifeline_ = std::move(links.lifeline);
 	return {};
 }
 

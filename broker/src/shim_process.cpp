@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,6 +55,22 @@ ExitStatus decode(const siginfo_t &info)
 }
 
 } // namespace
+
+Result<ShimLinks> ShimLinks::create()
+{
+	ShimLinks links;
+	int sv[2];
+	if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return Unexpected(errno_error("socketpair", errno));
+	links.control = UniqueFd(sv[0]);
+	links.shim_control = UniqueFd(sv[1]);
+	int lp[2];
+	if (::pipe2(lp, O_CLOEXEC) != 0)
+		return Unexpected(errno_error("pipe2", errno));
+	links.lifeline_read = UniqueFd(lp[0]);
+	links.lifeline = UniqueFd(lp[1]);
+	return links;
+}
 
 ShimProcess &ShimProcess::operator=(ShimProcess &&other) noexcept
 {

@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <fcntl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -26,14 +25,7 @@ constexpr auto kAssignDeadline = std::chrono::seconds(1);
 
 Result<SpareShim> SpareShim::spawn(const std::string &executable)
 {
-	int sv[2];
-	if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		return Unexpected(errno_error("socketpair", errno));
-	UniqueFd control(sv[0]), shim_control(sv[1]);
-	int lp[2];
-	if (::pipe2(lp, O_CLOEXEC) != 0)
-		return Unexpected(errno_error("pipe2", errno));
-	UniqueFd lifeline_read(lp[0]), lifeline(lp[1]);
+	ShimLinks links = TRY(ShimLinks::create());
 	// Until it is given a start a spare has nothing to say: its stdio
 	// leads nowhere, and the Assign brings the output pipe.
 	UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -46,13 +38,13 @@ Result<SpareShim> SpareShim::spawn(const std::string &executable)
 	spec.fds = {{null.get(), STDIN_FILENO},
 		    {null.get(), STDOUT_FILENO},
 		    {null.get(), STDERR_FILENO},
-		    {shim_control.get(), sp::kControlFd},
-		    {lifeline_read.get(), sp::kLifelineFd}};
+		    {links.shim_control.get(), sp::kControlFd},
+		    {links.lifeline_read.get(), sp::kLifelineFd}};
 	SpareShim spare;
 	spare.executable_ = executable;
 	spare.shim_.process = TRY(ShimProcess::spawn(spec));
-	spare.shim_.control = std::move(control);
-	spare.shim_.lifeline = std::move(lifeline);
+	spare.shim_.control = std::move(links.control);
+	spare.shim_.lifeline = std::move(links.lifeline);
 	return spare;
 }
 

@@ -23,6 +23,17 @@ struct SpawnSpec {
 	std::vector<std::pair<int, int>> fds;
 };
 
+// The two links between a shim and its broker, both ends of each:
+// created close-on-exec; the shim's ends are handed to it at 3 and 7.
+struct ShimLinks {
+	UniqueFd control;       // the broker's end of the SOCK_SEQPACKET pair
+	UniqueFd shim_control;  // the shim's end (kControlFd)
+	UniqueFd lifeline;      // the pipe's write end: closed = broker gone
+	UniqueFd lifeline_read; // the shim's end (kLifelineFd)
+
+	static Result<ShimLinks> create();
+};
+
 // How a process ended, from waitid().
 struct ExitStatus {
 	bool signaled = false;
