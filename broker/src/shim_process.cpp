@@ -2,6 +2,7 @@
 // Spawning and reaping shim processes.
 #include <bulkhead/broker/shim_process.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
@@ -107,10 +108,17 @@ Result<ShimProcess> ShimProcess::spawn(const SpawnSpec &spec)
 		::posix_spawn_file_actions_adddup2(actions.get(), high.get(), to);
 		staged.push_back(std::move(high));
 	}
-	int first_closed = 0;
+	int first_closed = 3;
 	for (auto [from, to] : spec.fds)
 		first_closed = std::max(first_closed, to + 1);
-	::posix_spawn_file_actions_addclosefrom_np(actions.get(), std::max(first_closed, 3));
+	// Below that, a number the spec leaves out (9 with no compiled wasm
+	// object, say) would otherwise keep whatever the host has there
+	// without close-on-exec. Closing one that is not open is harmless.
+	// 0-2 the shim points at /dev/null or its log pipe itself.
+	for (int n = 3; n < first_closed; ++n)
+		if (std::none_of(spec.fds.begin(), spec.fds.end(), [n](auto fd) { return fd.second == n; }))
+			::posix_spawn_file_actions_addclose(actions.get(), n);
+	::posix_spawn_file_actions_addclosefrom_np(actions.get(), first_closed);
 
 	SpawnAttr attr;
 	sigset_t none, all;

@@ -2,11 +2,13 @@
 // Spare shims with real processes: a host that has started a plugin keeps
 // one idle shim for the next start, the next start runs in it, a spare that
 // died idle is replaced without failing a start, a spare refuses an Assign
-// it cannot honour, and nothing of a spare outlives its host.
+// it cannot honour, and nothing of a spare outlives its host. And what any
+// spawn hands over: the descriptors it names, nothing else of the host's.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <bulkhead/broker/spare_shim.hpp>
@@ -205,4 +207,32 @@ TEST_CASE("a_spare_refuses_an_assign_it_cannot_honour_and_names_why")
 	}
 	CHECK(test::no_children());
 	CHECK(test::open_fds() == fds_before);
+}
+
+TEST_CASE("a_spawned_process_gets_only_the_descriptors_it_names")
+{
+	// A host descriptor without close-on-exec at 9, a number below the
+	// highest the spawn maps (10) that it does not name.
+	REQUIRE(::fcntl(9, F_GETFD) < 0);
+	int p[2];
+	REQUIRE(::pipe(p) == 0);
+	REQUIRE(::dup2(p[0], 9) == 9);
+	{
+		broker::SpawnSpec spec;
+		spec.executable = "/bin/sleep";
+		spec.argv = {"sleep", "30"};
+		spec.fds = {{p[1], 10}};
+		auto child = broker::ShimProcess::spawn(spec);
+		REQUIRE_MESSAGE(child.has_value(), child.error().to_string());
+		// posix_spawn returns once the child has exec'd.
+		const std::set<int> fds = test::open_fds_of(child->pid());
+		CHECK(fds.count(10) == 1);
+		CHECK(fds.count(9) == 0);
+		CHECK(fds.count(p[0]) == 0);
+		CHECK(*fds.rbegin() == 10);
+	} // killed and reaped
+	::close(9);
+	::close(p[0]);
+	::close(p[1]);
+	CHECK(test::no_children());
 }
