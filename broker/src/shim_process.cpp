@@ -15,13 +15,11 @@
 
 #include <fmt/format.h>
 
+#include <bulkhead/ipc/shim_protocol.hpp>
+
 namespace bulkhead::broker {
 
 namespace {
-
-// Above every descriptor number a shim is given, so the dup2 sequence in
-// the child never overwrites a source it still needs.
-constexpr int kStagingFloor = 100;
 
 class FileActions {
 public:
@@ -101,7 +99,7 @@ Result<ShimProcess> ShimProcess::spawn(const SpawnSpec &spec)
 	std::vector<UniqueFd> staged;
 	FileActions actions;
 	for (auto [from, to] : spec.fds) {
-		UniqueFd high(::fcntl(from, F_DUPFD_CLOEXEC, kStagingFloor));
+		UniqueFd high(::fcntl(from, F_DUPFD_CLOEXEC, ipc::shim_protocol::kStagingFloor));
 		if (!high.valid())
 			return Unexpected(errno_error("fcntl(F_DUPFD_CLOEXEC)", errno));
 		// dup2 onto a different number clears FD_CLOEXEC on the copy.

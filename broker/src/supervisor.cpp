@@ -44,8 +44,8 @@ void Supervisor::stop()
 		thread_.detach();
 	else
 		thread_.join();
-	// No refill runs any more (a spawn under way has finished): the spare, if any, goes now, so that a
-	// stopped host leaves no process behind.
+	// No refill runs any more (one under way has finished): the spare,
+	// if any, goes now, so that a stopped host leaves no process behind.
 	std::optional<SpareShim> spare;
 	{
 		std::lock_guard lock(spare_mutex_);

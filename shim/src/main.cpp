@@ -248,9 +248,6 @@ void send_sandboxed(const bulkhead::sandbox::SandboxReport &report, bulkhead::Un
 // line, to go on with as if it had been spawned with it.
 std::vector<std::string> await_assignment()
 {
-	// Received descriptors move above every number they are to take
-	// first, so that placing one never closes another still needed.
-	constexpr int kStagingFloor = 100;
 	std::vector<bulkhead::UniqueFd> passed;
 	auto msg = bulkhead::ipc::control::receive(sp::kControlFd, Deadline::never(), passed);
 	if (!msg.has_value())
@@ -264,7 +261,7 @@ std::vector<std::string> await_assignment()
 		fatal(fmt::format("an Assign names {} descriptors and carried {}", named, passed.size()));
 	std::vector<bulkhead::UniqueFd> staged;
 	for (const auto &fd : passed) {
-		staged.emplace_back(::fcntl(fd.get(), F_DUPFD_CLOEXEC, kStagingFloor));
+		staged.emplace_back(::fcntl(fd.get(), F_DUPFD_CLOEXEC, sp::kStagingFloor));
 		if (!staged.back().valid())
 			fatal(fmt::format("fcntl(F_DUPFD_CLOEXEC) of an assigned descriptor: {}",
 					  std::strerror(errno)));
@@ -272,7 +269,7 @@ std::vector<std::string> await_assignment()
 	passed.clear();
 	for (std::size_t i = 0; i < staged.size(); ++i) {
 		const int to = numbers->Get(static_cast<flatbuffers::uoffset_t>(i));
-		if (to < 0 || to >= kStagingFloor || to == sp::kControlFd || to == sp::kLifelineFd)
+		if (to < 0 || to >= sp::kStagingFloor || to == sp::kControlFd || to == sp::kLifelineFd)
 			fatal(fmt::format("an Assign asks for descriptor number {}", to));
 		// dup2 onto a different number clears FD_CLOEXEC on the copy.
 		if (::dup2(staged[i].get(), to) < 0)

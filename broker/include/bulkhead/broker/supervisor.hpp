@@ -52,8 +52,9 @@ public:
 	// Spawns a spare of `executable` in the background, unless one is
 	// there already: on a thread of its own, which lives as long as this
 	// one (PR_SET_PDEATHSIG), so that a spawn (a millisecond or two here)
-	// never delays the death watch this thread keeps. A spawn that fails is logged (debug)
-	// and leaves no spare: the next start spawns as if spares were off.
+	// never delays the death watch this thread keeps. A spawn that fails
+	// is logged (debug) and leaves no spare: the next start spawns as if
+	// spares were off.
 	void refill_spare(const std::string &executable);
 
 private:

@@ -17,6 +17,10 @@ inline constexpr int kAotFd = 9;        // sealed memfd: a wasm payload's compil
 inline constexpr int kStateFd = 10;      // sealed memfd, at a reload: the state handed over
 inline constexpr int kSeccompFd = 11;    // sealed memfd, sandboxed: the compiled seccomp filter
 inline constexpr int kFirstFreeFd = 12; // everything from here is closed
+// Above every number a shim is given: descriptors are moved up here before
+// being put in place, so that placing one never closes another still needed
+// (the broker's spawn, and a spare shim placing an Assign's).
+inline constexpr int kStagingFloor = 100;
 
 // argv: bulkhead-shim --plugin <label> [--spin-us N] [--wasm-<option> V]...
 // The label only names the plugin in messages; the shim loads what
