@@ -41,13 +41,11 @@ pid_t the_spare()
 pid_t started_process(const Plugin &p)
 {
 	const pid_t pid = p.info().pid;
-	std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-	for (std::string line; std::getline(in, line);)
-		if (line.rfind("PPid:", 0) == 0) {
-			const pid_t parent = std::atoi(line.c_str() + 5);
-			return parent == ::getpid() ? pid : parent;
-		}
-	return 0;
+	const std::string ppid = test::field(test::slurp("/proc/" + std::to_string(pid) + "/status"), "PPid");
+	if (ppid.empty())
+		return 0;
+	const pid_t parent = std::atoi(ppid.c_str());
+	return parent == ::getpid() ? pid : parent;
 }
 
 // The network namespace process `pid` is in.

@@ -8,8 +8,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <dirent.h>
-#include <fstream>
-#include <iterator>
 #include <set>
 #include <string>
 #include <sys/wait.h>
@@ -17,6 +15,8 @@
 #include <vector>
 
 #include <bulkhead/host.hpp>
+
+#include "../proc_support.hpp"
 
 namespace bulkhead::test {
 
@@ -68,8 +68,7 @@ inline std::vector<pid_t> children()
 		const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
 		if (pid <= 0)
 			continue;
-		std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
-		std::string stat((std::istreambuf_iterator<char>(in)), {});
+		const std::string stat = slurp(std::string("/proc/") + e->d_name + "/stat");
 		// pid (comm) state ppid: comm may hold spaces, so from its ')'.
 		const auto close = stat.rfind(')');
 		if (close == std::string::npos)
@@ -102,8 +101,7 @@ inline std::set<int> open_fds_of(pid_t pid)
 // and its lifeline — nothing of any plugin.
 inline bool idle_spare(pid_t pid)
 {
-	std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-	std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+	const std::string cmdline = slurp("/proc/" + std::to_string(pid) + "/cmdline");
 	const std::string tail = std::string("\0--spare\0", 9);
 	return cmdline.size() > tail.size() &&
 	       cmdline.compare(cmdline.size() - tail.size(), tail.size(), tail) == 0 &&

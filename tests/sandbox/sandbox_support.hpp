@@ -23,6 +23,8 @@
 
 #include <bulkhead/host.hpp>
 
+#include "../proc_support.hpp"
+
 namespace bulkhead::test {
 
 using namespace std::chrono_literals;
@@ -126,27 +128,6 @@ inline bool no_children()
 }
 
 inline std::string text(const Bytes &b) { return std::string(b.begin(), b.end()); }
-
-// "Name:\tvalue..." of a /proc/<pid>/status text.
-inline std::string field(const std::string &status, const std::string &name)
-{
-	std::istringstream in(status);
-	std::string line;
-	while (std::getline(in, line))
-		if (line.starts_with(name + ":")) {
-			auto v = line.substr(name.size() + 1);
-			return v.substr(v.find_first_not_of(" \t"));
-		}
-	return "";
-}
-
-inline std::string slurp(const std::string &path)
-{
-	std::ifstream in(path);
-	std::stringstream s;
-	s << in.rdbuf();
-	return s.str();
-}
 
 // A sandboxed shim's processes, seen from the plugin process `plugin`: it,
 // its parent (the spawned process that mirrors it) and that one's other
