@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <bulkhead/ipc/atomics.hpp>
+#include <bulkhead/ipc/death_notice.hpp>
 #include <bulkhead/ipc/futex.hpp>
 
 #include "shm_memory.hpp"
@@ -76,6 +77,8 @@ std::size_t ShmPeerChannel::max_reply() const
 }
 
 void ShmPeerChannel::wake() { futex_wake(&host_->req_doorbell, 1); }
+
+bool ShmPeerChannel::arm_death_notice() { return death_notice::arm(&shim_->death_word); }
 
 Result<std::optional<IncomingCall>> ShmPeerChannel::receive(const std::atomic<bool> &stop)
 {

@@ -354,6 +354,12 @@ int main(int argc, char **argv)
 							   bulkhead::UniqueFd(sp::kNotifyFd), policy);
 	if (!channel.has_value())
 		fatal("cannot open the channel: " + channel.error().to_string());
+	// This thread's end is the process's end: the kernel marks a word of
+	// our region as it dies, before our memory is torn down, and the
+	// broker acts on that before the pidfd (death_notice.hpp). Without
+	// it the pidfd alone tells, later.
+	if (!channel.value()->arm_death_notice())
+		std::fprintf(stderr, "[debug] bulkhead-shim: no robust futex list: no early death notice\n");
 
 	// The last layer, then plugin code: dlopen runs ELF constructors, and
 	// they run under every layer.

@@ -11,7 +11,7 @@ namespace bulkhead::ipc {
 
 inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::uint32_t kRegionMagic = 0x42484b31; // "BHK1"
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;
 
 // Geometry of both rings; the request and the completion ring have the same.
 struct Geometry {
@@ -47,6 +47,7 @@ struct ShimControl {
 	alignas(kCacheLine) std::uint64_t req_head;      // requests consumed
 	alignas(kCacheLine) std::uint32_t shim_sleeping; // 1 while the shim sleeps
 	std::uint32_t shim_cpu;                          // CPU the shim last served on
+	std::uint32_t death_word;                        // futex: death_notice.hpp
 	alignas(kCacheLine) std::uint32_t cmp_doorbell;  // futex: host threads sleep here
 	alignas(kCacheLine) std::uint64_t cmp_tail;      // completions produced
 };
@@ -77,6 +78,7 @@ static_assert(offsetof(HostControl, async_waiters) == 3 * kCacheLine + 4);
 static_assert(offsetof(HostControl, async_sleeping) == 3 * kCacheLine + 8);
 static_assert(offsetof(HostControl, host_cpu) == 3 * kCacheLine + 12);
 static_assert(offsetof(ShimControl, shim_cpu) == 1 * kCacheLine + 4);
+static_assert(offsetof(ShimControl, death_word) == 1 * kCacheLine + 8);
 static_assert(sizeof(ShimControl) == 4 * kCacheLine);
 static_assert(offsetof(ShimControl, shim_sleeping) == 1 * kCacheLine);
 static_assert(offsetof(ShimControl, cmp_doorbell) == 2 * kCacheLine);

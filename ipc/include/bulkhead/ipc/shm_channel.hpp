@@ -63,6 +63,9 @@ public:
 	void end_async_sleep();
 	// Requests published and not yet consumed by the peer (ring occupancy).
 	std::uint64_t requests_pending() const;
+	// The word the kernel marks when the peer's process dies
+	// (death_notice.hpp), in the peer's region: read and wait only.
+	const std::uint32_t *death_word() const { return &shim_->death_word; }
 
 	std::size_t max_payload() const override;
 	Result<Ticket> submit(std::uint32_t op, ByteView payload, Deadline deadline) override;
@@ -133,6 +136,8 @@ public:
 	std::size_t max_reply() const override;
 	// Wakes receive() so it notices `stop` at once.
 	void wake();
+	// Arms the death notice (death_notice.hpp) for the calling thread.
+	bool arm_death_notice();
 
 private:
 	ShmPeerChannel() = default;
