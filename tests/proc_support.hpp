@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Reading /proc in tests: a file whole, and one field of a status file.
+// Reading /proc in tests: a file whole, one field of a status file, and a
+// process's state and parent.
 // Shared by the broker and sandbox test helpers.
 #pragma once
 
@@ -28,6 +29,31 @@ inline std::string field(const std::string &status, const std::string &name)
 			return v.substr(v.find_first_not_of(" \t"));
 		}
 	return "";
+}
+
+// The fields of /proc/<pid>/stat after the command name (whose
+// parentheses may hold anything): [0] is the state, [1] the parent.
+inline std::istringstream stat_fields(int pid)
+{
+	const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+	const auto close = stat.rfind(')');
+	return std::istringstream(close == std::string::npos ? "" : stat.substr(close + 1));
+}
+
+// A process's state letter ('R', 'S', 'Z'...), or 0 once it is gone.
+inline char state_of(int pid)
+{
+	char state = 0;
+	stat_fields(pid) >> state;
+	return state;
+}
+
+inline int parent_of(int pid)
+{
+	char state = 0;
+	int parent = 0;
+	stat_fields(pid) >> state >> parent;
+	return parent;
 }
 
 } // namespace bulkhead::test

@@ -322,6 +322,9 @@ void Instance::shutdown()
 
 Instance::~Instance()
 {
+	// Before the channel's mapping goes: the watch reads a word of it.
+	if (supervisor_)
+		supervisor_->death_watch().unwatch(death_watch_);
 	if (watchers_)
 		asio::post(supervisor_->io(), [w = watchers_] { w->close(); });
 	process_.kill(); // ~ShimProcess reaps

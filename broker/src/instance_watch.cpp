@@ -10,6 +10,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <bulkhead/ipc/death_notice.hpp>
 #include <bulkhead/ipc/shim_protocol.hpp>
 #include <bulkhead/log.hpp>
 
@@ -93,6 +94,46 @@ void Instance::watch()
 		if (auto self = weak.lock())
 			NotifyLoop{w, weak}.arm(*self);
 	});
+
+	// Armed by the plugin process before it sent Hello, unless its kernel
+	// refused; anything else was written by the plugin.
+	const std::uint32_t *word = channel_->death_word();
+	const std::uint32_t armed = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+	switch (ipc::death_notice::read(armed)) {
+	case ipc::death_notice::State::Armed:
+		death_watch_ = supervisor_->death_watch().watch(word, armed, [weak](bool died) {
+			if (auto self = weak.lock())
+				self->on_death_notice(died);
+		});
+		break;
+	case ipc::death_notice::State::Unarmed:
+		break;
+	case ipc::death_notice::State::Died:
+		on_death_notice(true);
+		break;
+	case ipc::death_notice::State::Tampered:
+		on_death_notice(false);
+		break;
+	}
+}
+
+void Instance::on_death_notice(bool died)
+{
+	if (!died) {
+		kill_for(Termination::Protocol,
+			 "the plugin overwrote its death notice, a word of its shared region");
+		return;
+	}
+	// Its main thread has ended: the process is going (or, if that thread
+	// alone ended, must go). Its memory and its pidfd follow.
+	process_.kill();
+	announce_death(kill_reason_.load());
+}
+
+void Instance::announce_death(Termination why)
+{
+	if (!death_announced_.exchange(true) && options_.on_death)
+		options_.on_death(why);
 }
 
 void Instance::on_control_hangup()
@@ -134,8 +175,8 @@ void Instance::on_exit()
 	}
 	// Routing first: a caller whose call fails below finds the standby
 	// already serving.
-	if (options_.on_death)
-		options_.on_death(e);
+	supervisor_->death_watch().unwatch(death_watch_);
+	announce_death(e.termination);
 	channel_->close(e);
 	// Every process of the plugin goes with its groups (the verdict has
 	// read their counters) before anyone is told the instance ended.

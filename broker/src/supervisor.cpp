@@ -33,6 +33,7 @@ void Supervisor::stop()
 {
 	if (!thread_.joinable())
 		return;
+	death_watch_.stop();
 	spare_work_.reset();
 	spare_io_.stop();
 	spare_thread_.join();

@@ -269,8 +269,8 @@ Result<std::shared_ptr<broker::Instance>> Host::start_instance(const std::string
 			if (auto rs = restarter.lock())
 				rs->request(std::move(r));
 	};
-	o.on_death = [id, weak = std::weak_ptr<detail::Route>(route)](const Error &e) {
-		if (e.termination == Termination::HostRequest)
+	o.on_death = [id, weak = std::weak_ptr<detail::Route>(route)](Termination why) {
+		if (why == Termination::HostRequest)
 			return;
 		if (auto r = weak.lock())
 			detail::on_current_death(*r, id);

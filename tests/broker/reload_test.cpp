@@ -178,6 +178,34 @@ TEST_CASE("a_call_failed_by_a_crash_within_the_grace_period_finds_the_standby_al
 	CHECK(test::eventually([&] { return plugin.info().state == PluginState::RolledBack; }));
 }
 
+// The kernel marks the plugin process's death notice as it dies; the swap
+// does not wait for its reaping. With the process that reaps it stopped,
+// no pidfd can say it died, yet the standby serves.
+TEST_CASE("the_standby_serves_on_the_death_notice_before_the_dead_version_is_reaped")
+{
+	auto host = make_host(30s);
+	auto plugin = host->load(versioned("1.0.0")).value();
+	REQUIRE(host->reload(plugin, versioned("2.0.0")).has_value());
+	const int doomed = plugin.info().pid;
+	// The shim the broker spawned, which reaps the plugin process and
+	// then mirrors its end (docs/sandbox.md).
+	const pid_t reaper = test::parent_of(doomed);
+	REQUIRE(reaper > 0);
+	REQUIRE(reaper != ::getpid());
+	REQUIRE(::kill(reaper, SIGSTOP) == 0);
+	// Stopped before the plugin dies: a waitpid woken by both reaps first.
+	REQUIRE(test::eventually([&] { return test::state_of(reaper) == 'T'; }));
+	plugin.kill();
+	CHECK(test::eventually([&] { return plugin.info().version == "1.0.0"; }));
+	CHECK(who(plugin) == "1.0.0");
+	CHECK(test::eventually([&] { return test::state_of(doomed) == 'Z'; }));
+	// Its end is recorded once it is reaped.
+	CHECK(plugin.info().state != PluginState::RolledBack);
+	REQUIRE(::kill(reaper, SIGCONT) == 0);
+	CHECK(test::eventually([&] { return plugin.info().state == PluginState::RolledBack; }));
+	CHECK(test::eventually([&] { return ::kill(doomed, 0) != 0; }));
+}
+
 TEST_CASE("rollback_on_request_returns_to_the_standby_once")
 {
 	auto host = make_host(30s);

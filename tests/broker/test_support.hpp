@@ -68,15 +68,7 @@ inline std::vector<pid_t> children()
 		const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
 		if (pid <= 0)
 			continue;
-		const std::string stat = slurp(std::string("/proc/") + e->d_name + "/stat");
-		// pid (comm) state ppid: comm may hold spaces, so from its ')'.
-		const auto close = stat.rfind(')');
-		if (close == std::string::npos)
-			continue;
-		char state = 0;
-		int ppid = 0;
-		if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 &&
-		    ppid == ::getpid())
+		if (parent_of(pid) == ::getpid())
 			out.push_back(pid);
 	}
 	::closedir(d);

@@ -56,11 +56,14 @@ struct InstanceOptions {
 	// Called once, on the supervisor thread, when the process has ended,
 	// with the verdict every call in flight got. Keep it short.
 	std::function<void(const Error &)> on_exit;
-	// Called once, on the supervisor thread, as soon as the process is
-	// reaped — before its calls fail, its cgroups are removed (which can
-	// take milliseconds) and on_exit runs: for a router to swap to a
-	// standby without waiting for the clean-up. Atomics only; no I/O.
-	std::function<void(const Error &)> on_death;
+	// Called once, as soon as the broker knows the process is dying: at
+	// its death notice (ipc/death_notice.hpp, on the death watch's
+	// thread), else when it is reaped (on the supervisor thread) — before
+	// its calls fail, its memory and cgroups are gone and on_exit runs:
+	// for a router to swap to a standby without waiting for any of that.
+	// With the termination known then (HostRequest for a stop the host
+	// asked for; None for a death not yet explained). Atomics only; no I/O.
+	std::function<void(Termination)> on_death;
 	WasmSettings wasm;                                 // for WebAssembly payloads
 	OutputLimits output;                               // the shim's stdout/stderr lines
 	Bytes handed_state;                                // a reload's, for init
@@ -141,6 +144,10 @@ private:
 		return options_.spare_shim && executable == options_.shim_path;
 	}
 	void watch();
+	// The death notice, on the death watch's thread; `died`: the kernel's
+	// mark, else a value the plugin wrote.
+	void on_death_notice(bool died);
+	void announce_death(Termination why);
 	void on_exit();
 	void on_control_hangup();
 	Error annotate(Error e) const;
@@ -180,6 +187,8 @@ private:
 	UniqueFd control_, lifeline_;
 	std::shared_ptr<Watchers> watchers_;
 	std::shared_ptr<OutputPump> output_;
+	DeathWatch::Id death_watch_ = 0;   // 0: the pidfd alone tells
+	std::atomic<bool> death_announced_{false};
 
 	std::atomic<Termination> kill_reason_{Termination::None};
 	std::mutex mutex_;                 // guards kill_detail_, exit_error_

@@ -16,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <bulkhead/broker/death_watch.hpp>
 #include <bulkhead/broker/spare_shim.hpp>
 
 namespace bulkhead::broker {
@@ -28,6 +29,8 @@ public:
 	Supervisor &operator=(const Supervisor &) = delete;
 
 	boost::asio::io_context &io() { return io_; }
+	// Every instance's early death notice, on a thread of its own.
+	DeathWatch &death_watch() { return death_watch_; }
 	// Stops the thread and waits for it; no handler runs afterwards.
 	// Idempotent. The owner calls it so that teardown is synchronous.
 	void stop();
@@ -61,6 +64,7 @@ private:
 	boost::asio::io_context io_;
 	boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
 	std::thread thread_;
+	DeathWatch death_watch_;
 
 	std::mutex spare_mutex_;
 	std::optional<SpareShim> spare_; // killed and reaped when destroyed
