@@ -31,8 +31,14 @@ Reloads the echo plugin (its file warm in the page cache) and measures:
   reload_swap                  ns     Host::reload called -> the first call
                                       answered by the new instance
   rollback_swap                ns     the new version SIGKILLed within its grace
-                                      period -> the first call answered by the
-                                      warm standby (automatic rollback)
+                                      period -> the router serves the warm
+                                      standby (automatic rollback) and a call
+                                      made then is answered by it
+  rollback_call_in_flight      ns     a call another thread makes as the new
+                                      version is killed -> its end: the
+                                      plugin's structured error once the
+                                      process is reaped, or the standby's
+                                      answer when the swap came first
   failed_calls_during_reloads  calls  calls that failed while two threads
                                       called without pause through N reloads
 Each timed step comes on a quiet host: 20 ms pass, untimed, before it, so
@@ -65,7 +71,7 @@ Result<std::vector<Measurement>> run(std::size_t samples)
 	auto host = TRY(Host::create(o));
 	const std::string so = plugin_path("echo");
 
-	std::vector<double> load, hot, swap, rollback;
+	std::vector<double> load, hot, swap, rollback, in_flight;
 	auto plugin = TRY(host->load(so));
 	for (std::size_t i = 0; i < samples; ++i) {
 		std::this_thread::sleep_for(kSettle);
@@ -84,13 +90,29 @@ Result<std::vector<Measurement>> run(std::size_t samples)
 		TRY(host->reload(plugin, so));
 		swap.push_back(TRY(first_answer_after(plugin, t2, before)));
 
-		// The new one dies; the standby (`before`) takes over by itself.
+		// The new one dies; the standby (`before`) takes over by itself,
+		// while a call made at the kill goes down with the new one.
 		const std::uint64_t doomed = plugin.info().instance;
 		TRY(plugin.call("echo", as_bytes("x"), Deadline::after(1s)));
 		std::this_thread::sleep_for(kSettle);
-		auto t3 = Clock::now();
+		std::atomic<bool> killed{false};
+		Clock::time_point t3;
+		double ended = 0;
+		std::thread caller([&] {
+			while (!killed.load(std::memory_order_acquire))
+				std::this_thread::yield();
+			(void)plugin.call("echo", as_bytes("x"), Deadline::after(5s));
+			ended = elapsed_ns(t3, Clock::now());
+		});
+		t3 = Clock::now();
 		plugin.kill();
-		rollback.push_back(TRY(first_answer_after(plugin, t3, doomed)));
+		killed.store(true, std::memory_order_release);
+		while (plugin.info().instance == doomed && Clock::now() < t3 + 10s)
+			std::this_thread::yield();
+		auto answered = first_answer_after(plugin, t3, doomed);
+		caller.join();
+		rollback.push_back(TRY(std::move(answered)));
+		in_flight.push_back(ended);
 	}
 
 	// Two threads call without pause through the reloads.
@@ -117,6 +139,7 @@ Result<std::vector<Measurement>> run(std::size_t samples)
 	out.push_back({"rollback_swap", "ns", summarize(std::move(rollback))});
 	out.push_back({"failed_calls_during_reloads", "calls",
 		       Summary{static_cast<double>(failed.load()), static_cast<double>(failed.load()), calls.load()}});
+	out.push_back({"rollback_call_in_flight", "ns", summarize(std::move(in_flight))});
 	out.push_back({"load_cold", "ns", summarize(std::move(load))});
 	out.push_back({"call_hot", "ns", summarize(std::move(hot))});
 	return out;
@@ -155,7 +178,7 @@ int bench_reload(std::span<char *const> argv)
 		{"reload_swap (ms)", m[0].summary.median / 1e6, K::AtMost, 10, " ms"},
 		{"rollback_swap (ms)", m[1].summary.median / 1e6, K::AtMost, 1, " ms"},
 		{"failed_calls_during_reloads", m[2].summary.median, K::AtMost, 0, ""},
-		{"reload_swap / load_cold", m[0].summary.median / m[3].summary.median, K::Context, 0, ""},
+		{"reload_swap / load_cold", m[0].summary.median / m[4].summary.median, K::Context, 0, ""},
 	};
 	fmt::print("bulkhead bench reload: echo plugin, {} samples\n\n", samples);
 	print_table(stdout, m, targets);
