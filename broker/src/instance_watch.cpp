@@ -29,6 +29,28 @@ void Instance::watch()
 	w->notify.assign(dup_cloexec(channel_->notify_fd()).release());
 	std::weak_ptr<Instance> weak = weak_from_this();
 
+	// Armed by the plugin process before it sent Hello, unless its kernel
+	// refused; anything else was written by the plugin. Before the pidfd
+	// is watched: on_exit, on the supervisor thread, reads death_watch_.
+	const std::uint32_t *word = channel_->death_word();
+	const std::uint32_t armed = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+	switch (ipc::death_notice::read(armed)) {
+	case ipc::death_notice::State::Armed:
+		death_watch_ = supervisor_->death_watch().watch(word, armed, [weak](bool died) {
+			if (auto self = weak.lock())
+				self->on_death_notice(died);
+		});
+		break;
+	case ipc::death_notice::State::Unarmed:
+		break;
+	case ipc::death_notice::State::Died:
+		on_death_notice(true);
+		break;
+	case ipc::death_notice::State::Tampered:
+		on_death_notice(false);
+		break;
+	}
+
 	asio::post(supervisor_->io(), [w, weak] {
 		w->pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
 				    [weak](boost::system::error_code ec) {
@@ -94,27 +116,6 @@ void Instance::watch()
 		if (auto self = weak.lock())
 			NotifyLoop{w, weak}.arm(*self);
 	});
-
-	// Armed by the plugin process before it sent Hello, unless its kernel
-	// refused; anything else was written by the plugin.
-	const std::uint32_t *word = channel_->death_word();
-	const std::uint32_t armed = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-	switch (ipc::death_notice::read(armed)) {
-	case ipc::death_notice::State::Armed:
-		death_watch_ = supervisor_->death_watch().watch(word, armed, [weak](bool died) {
-			if (auto self = weak.lock())
-				self->on_death_notice(died);
-		});
-		break;
-	case ipc::death_notice::State::Unarmed:
-		break;
-	case ipc::death_notice::State::Died:
-		on_death_notice(true);
-		break;
-	case ipc::death_notice::State::Tampered:
-		on_death_notice(false);
-		break;
-	}
 }
 
 void Instance::on_death_notice(bool died)

@@ -32,11 +32,10 @@ struct SharedPage {
 	~SharedPage() { ::munmap(words, 4096); }
 };
 
-enum class Then { Sleep, Tamper };
-
-// A child that arms `word`, says so, then sleeps or writes a foreign value
-// into it (and wakes its waiter, as a hostile plugin could).
-pid_t armed_child(std::uint32_t *word, Then then)
+// A child that arms `word`, says so, and sleeps. `tamper`: a pipe whose
+// byte makes it write a foreign value into the word first (and wake its
+// waiter, as a hostile plugin could), once the watch has the armed value.
+pid_t armed_child(std::uint32_t *word, int tamper = -1)
 {
 	int ready[2];
 	REQUIRE(::pipe(ready) == 0);
@@ -45,8 +44,8 @@ pid_t armed_child(std::uint32_t *word, Then then)
 	if (pid == 0) {
 		const bool armed = dn::arm(word);
 		(void)!::write(ready[1], armed ? "y" : "n", 1);
-		if (then == Then::Tamper) {
-			::usleep(10'000);
+		char go = 0;
+		if (tamper >= 0 && ::read(tamper, &go, 1) == 1) {
 			__atomic_store_n(word, 12345u, __ATOMIC_RELEASE);
 			ipc::futex_wake(word, 1);
 		}
@@ -83,7 +82,7 @@ TEST_CASE("the_values_of_a_death_word_read_as_what_wrote_them")
 TEST_CASE("the_kernel_marks_the_armed_word_of_a_killed_process_and_the_watch_tells_once")
 {
 	SharedPage page;
-	const pid_t child = armed_child(&page.words[0], Then::Sleep);
+	const pid_t child = armed_child(&page.words[0]);
 	const std::uint32_t armed = __atomic_load_n(&page.words[0], __ATOMIC_ACQUIRE);
 	REQUIRE(dn::read(armed) == dn::State::Armed);
 	CHECK((armed & FUTEX_TID_MASK) == static_cast<std::uint32_t>(child));
@@ -107,13 +106,17 @@ TEST_CASE("the_kernel_marks_the_armed_word_of_a_killed_process_and_the_watch_tel
 TEST_CASE("a_foreign_value_in_the_word_is_a_notice_of_tampering")
 {
 	SharedPage page;
-	const pid_t child = armed_child(&page.words[0], Then::Tamper);
+	int go[2];
+	REQUIRE(::pipe(go) == 0);
+	const pid_t child = armed_child(&page.words[0], go[0]);
 	const std::uint32_t armed = __atomic_load_n(&page.words[0], __ATOMIC_ACQUIRE);
+	REQUIRE(dn::read(armed) == dn::State::Armed);
 	broker::DeathWatch watch;
 	std::promise<bool> told;
-	// Armed was read before the child could tamper: it sleeps 10 ms first.
-	REQUIRE(dn::read(armed) == dn::State::Armed);
 	REQUIRE(watch.watch(&page.words[0], armed, [&](bool died) { told.set_value(died); }) != 0);
+	REQUIRE(::write(go[1], "t", 1) == 1);
+	::close(go[0]);
+	::close(go[1]);
 	auto f = told.get_future();
 	REQUIRE(f.wait_for(10s) == std::future_status::ready);
 	CHECK_FALSE(f.get());
@@ -123,8 +126,8 @@ TEST_CASE("a_foreign_value_in_the_word_is_a_notice_of_tampering")
 TEST_CASE("an_unwatched_word_gives_no_notice")
 {
 	SharedPage page;
-	const pid_t first = armed_child(&page.words[0], Then::Sleep);
-	const pid_t second = armed_child(&page.words[16], Then::Sleep);
+	const pid_t first = armed_child(&page.words[0]);
+	const pid_t second = armed_child(&page.words[16]);
 	broker::DeathWatch watch;
 	std::atomic<bool> first_told{false};
 	std::promise<void> second_told;
